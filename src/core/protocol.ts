@@ -1,0 +1,112 @@
+/**
+ * Worker protocol v1: the contract between the host and the in-sandbox worker.
+ * Documented in docs/worker-protocol.md. This file has no imports on purpose:
+ * the worker bundle includes it, and the worker must stay dependency-free.
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+/** OpenShell's `sandbox exec` buffers stdin up to this many bytes; the host refuses larger tasks. */
+export const MAX_TASK_BYTES = 4 * 1024 * 1024;
+/** A stdout line longer than this is dropped (logged and counted), never parsed. */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+
+export type RouteApi = 'openai-chat' | 'anthropic-messages';
+
+export interface TaskRoute {
+  provider: string;
+  model: string;
+  api: RouteApi;
+  base_url: string;
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface TaskInput {
+  v: 1;
+  type: 'task';
+  task_id: string;
+  sandbox: string;
+  gateway?: string;
+  route: TaskRoute;
+  messages: ChatMessage[];
+  params?: { max_tokens?: number; temperature?: number };
+  deadline_ms?: number;
+}
+
+export type WorkerErrorCode =
+  | 'AUTH'
+  | 'RATE_LIMIT'
+  | 'MODEL_NOT_FOUND'
+  | 'CONTEXT_OVERFLOW'
+  | 'UPSTREAM_5XX'
+  | 'NETWORK'
+  | 'TIMEOUT'
+  | 'INVALID_RESPONSE'
+  | 'NO_MODEL'
+  | 'INVALID_TASK';
+
+export interface FrameError {
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+export interface Usage {
+  input_tokens?: number;
+  output_tokens?: number;
+  model?: string;
+}
+
+export interface ReadyFrame {
+  v: 1;
+  type: 'ready';
+  task_id: string;
+  worker: { version: string; runtime: string; pid: number };
+  ts: string;
+}
+export interface TokenFrame {
+  type: 'token';
+  task_id: string;
+  content: string;
+}
+export interface ThinkingFrame {
+  type: 'thinking';
+  task_id: string;
+  content: string;
+}
+export interface ToolStartFrame {
+  type: 'tool_start';
+  task_id: string;
+  call_id: string;
+  tool: string;
+  preview?: string;
+}
+export interface ToolEndFrame {
+  type: 'tool_end';
+  task_id: string;
+  call_id: string;
+  tool: string;
+  ok: boolean;
+  duration_ms: number;
+}
+export interface TaskResultFrame {
+  type: 'task_result';
+  task_id: string;
+  status: 'ok' | 'error';
+  final_response: string;
+  usage?: Usage;
+  error?: FrameError;
+  duration_ms: number;
+}
+
+export type KnownFrame = ReadyFrame | TokenFrame | ThinkingFrame | ToolStartFrame | ToolEndFrame | TaskResultFrame;
+/** Unknown frame types are passed through untouched. */
+export interface UnknownFrame {
+  type: string;
+  [key: string]: unknown;
+}
+export type Frame = KnownFrame | UnknownFrame;
