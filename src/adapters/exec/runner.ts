@@ -1,0 +1,305 @@
+import { execa, type ResultPromise } from 'execa';
+import type { Logger } from '../../core/context.js';
+import { nullLogger } from '../../core/context.js';
+import { redactText } from '../../core/redact.js';
+
+/**
+ * The subprocess boundary: the only module that imports execa.
+ * - argv arrays only, never a shell string;
+ * - stdin is ignored unless the call gives input (a child waiting on an open
+ *   stdin would hang forever, e.g. `openshell sandbox exec`);
+ * - every child leads its own process group, and timeouts, aborts and our own
+ *   exit kill the whole group;
+ * - results never reject: they carry exit code, output, timedOut, notFound;
+ * - argv and env are redacted before they are logged.
+ */
+
+export interface RunOptions {
+  /** Data written to stdin, then stdin is closed. Without it stdin is /dev/null. */
+  input?: string | Uint8Array;
+  /** Extra environment (merged over the parent's unless extendEnv is false). Put secrets here, never in argv. */
+  env?: Record<string, string | undefined>;
+  extendEnv?: boolean;
+  cwd?: string;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Grace between SIGTERM and SIGKILL for the process group. */
+  killGraceMs?: number;
+  logger?: Logger;
+}
+
+export interface StreamOptions extends RunOptions {
+  onStdoutLine?: (line: string) => void;
+  /** A stdout line longer than maxLineBytes is dropped; this reports its size. */
+  onOversizedLine?: (bytes: number) => void;
+  onStderrLine?: (line: string) => void;
+  /** stdout reached EOF (the process may still be running). */
+  onStdoutEnd?: () => void;
+  maxLineBytes?: number;
+}
+
+export interface RunResult {
+  argv: string[];
+  exitCode: number | null;
+  /** Signal that ended the process, if any. */
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  /** The last few KiB of stderr, for error messages. */
+  stderrTail: string;
+  durationMs: number;
+  timedOut: boolean;
+  cancelled: boolean;
+  /** The program was not found (ENOENT). */
+  notFound: boolean;
+  /** Set when the process could not be started for another reason. */
+  spawnError?: string;
+}
+
+export interface RunningProcess {
+  pid: number | undefined;
+  result: Promise<RunResult>;
+  /** Kill the whole process group (SIGTERM, then SIGKILL after the grace). */
+  kill(): void;
+}
+
+const STDERR_TAIL_BYTES = 4096;
+const DEFAULT_MAX_LINE = 1024 * 1024;
+
+/** Process groups still alive, killed synchronously if we exit first. */
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const pid of liveGroups) killGroup(pid, 'SIGKILL');
+  });
+}
+
+function killGroup(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+class LineSplitter {
+  private buf = '';
+  private dropping = false;
+  private droppedBytes = 0;
+  constructor(
+    private readonly onLine: (line: string) => void,
+    private readonly max: number,
+    private readonly onOversized?: (bytes: number) => void,
+  ) {}
+  push(chunk: string): void {
+    let text = chunk;
+    for (;;) {
+      const nl = text.indexOf('\n');
+      if (nl === -1) {
+        if (this.dropping) {
+          this.droppedBytes += Buffer.byteLength(text);
+        } else {
+          this.buf += text;
+          if (Buffer.byteLength(this.buf) > this.max) {
+            this.dropping = true;
+            this.droppedBytes = Buffer.byteLength(this.buf);
+            this.buf = '';
+          }
+        }
+        return;
+      }
+      const part = text.slice(0, nl);
+      text = text.slice(nl + 1);
+      if (this.dropping) {
+        this.onOversized?.(this.droppedBytes + Buffer.byteLength(part));
+        this.dropping = false;
+        this.droppedBytes = 0;
+      } else {
+        const line = (this.buf + part).replace(/\r$/, '');
+        this.buf = '';
+        if (Buffer.byteLength(line) > this.max) this.onOversized?.(Buffer.byteLength(line));
+        else this.onLine(line);
+      }
+    }
+  }
+  end(): void {
+    if (this.dropping) this.onOversized?.(this.droppedBytes);
+    else if (this.buf.length > 0) this.onLine(this.buf.replace(/\r$/, ''));
+    this.buf = '';
+    this.dropping = false;
+  }
+}
+
+export function spawnProcess(file: string, args: string[], opts: StreamOptions = {}): RunningProcess {
+  const logger = opts.logger ?? nullLogger;
+  const argv = [file, ...args];
+  const started = Date.now();
+  const grace = opts.killGraceMs ?? 2000;
+  installExitHook();
+  logger.debug('exec start', {
+    argv: argv.map((a) => redactText(a)),
+    env_names: Object.keys(opts.env ?? {}),
+    timeout_ms: opts.timeoutMs,
+  });
+
+  let child: ResultPromise;
+  const stdoutParts: string[] = [];
+  let stderrAll = '';
+  let timedOut = false;
+  let cancelled = false;
+  let killTimer: NodeJS.Timeout | undefined;
+  let timeoutTimer: NodeJS.Timeout | undefined;
+  let pid: number | undefined;
+
+  const streaming = !!(opts.onStdoutLine || opts.onStderrLine);
+  try {
+    child = execa(file, args, {
+      input: opts.input,
+      stdin: opts.input === undefined ? 'ignore' : 'pipe',
+      env: opts.env ?? {},
+      extendEnv: opts.extendEnv ?? true,
+      cwd: opts.cwd,
+      detached: true, // own process group, so the whole tree can be killed
+      buffer: false,
+      reject: false,
+      encoding: 'utf8',
+      stripFinalNewline: false,
+      windowsHide: true,
+      cleanup: true,
+    });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const result: RunResult = {
+      argv,
+      exitCode: null,
+      signal: null,
+      stdout: '',
+      stderr: '',
+      stderrTail: '',
+      durationMs: Date.now() - started,
+      timedOut: false,
+      cancelled: false,
+      notFound: e.code === 'ENOENT',
+      spawnError: e.message,
+    };
+    return { pid: undefined, result: Promise.resolve(result), kill() {} };
+  }
+  pid = child.pid;
+  if (pid) liveGroups.add(pid);
+
+  const kill = (): void => {
+    if (!pid) return;
+    const p = pid;
+    killGroup(p, 'SIGTERM');
+    if (!killTimer) {
+      killTimer = setTimeout(() => killGroup(p, 'SIGKILL'), grace);
+      killTimer.unref();
+    }
+  };
+
+  const outSplit = new LineSplitter((l) => opts.onStdoutLine?.(l), opts.maxLineBytes ?? DEFAULT_MAX_LINE, opts.onOversizedLine);
+  const errSplit = new LineSplitter((l) => opts.onStderrLine?.(l), opts.maxLineBytes ?? DEFAULT_MAX_LINE);
+  // Read stdout and stderr concurrently: a full stderr pipe would block the child.
+  child.stdout?.setEncoding('utf8');
+  child.stderr?.setEncoding('utf8');
+  child.stdout?.on('data', (chunk: string) => {
+    if (streaming) outSplit.push(chunk);
+    else stdoutParts.push(chunk);
+  });
+  child.stdout?.on('end', () => {
+    if (streaming) outSplit.end();
+    opts.onStdoutEnd?.();
+  });
+  child.stderr?.on('data', (chunk: string) => {
+    stderrAll += chunk;
+    if (stderrAll.length > 1024 * 1024) stderrAll = stderrAll.slice(-STDERR_TAIL_BYTES * 4);
+    if (streaming) errSplit.push(chunk);
+  });
+
+  if (opts.timeoutMs && opts.timeoutMs > 0) {
+    timeoutTimer = setTimeout(() => {
+      timedOut = true;
+      kill();
+    }, opts.timeoutMs);
+  }
+  const onAbort = (): void => {
+    cancelled = true;
+    kill();
+  };
+  if (opts.signal) {
+    if (opts.signal.aborted) onAbort();
+    else opts.signal.addEventListener('abort', onAbort, { once: true });
+  }
+
+  const result = child.then(
+    (r) => {
+      if (timeoutTimer) clearTimeout(timeoutTimer);
+      if (killTimer) clearTimeout(killTimer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (pid) {
+        // Make sure nothing of the group is left behind (grandchildren that ignored SIGTERM).
+        killGroup(pid, 'SIGKILL');
+        liveGroups.delete(pid);
+      }
+      if (streaming) errSplit.end();
+      const failed = r as unknown as { code?: string; originalMessage?: string };
+      const notFound = failed.code === 'ENOENT';
+      const res: RunResult = {
+        argv,
+        exitCode: typeof r.exitCode === 'number' ? r.exitCode : null,
+        signal: r.signal ?? null,
+        stdout: stdoutParts.join(''),
+        stderr: stderrAll,
+        stderrTail: stderrAll.slice(-STDERR_TAIL_BYTES),
+        durationMs: Date.now() - started,
+        timedOut,
+        cancelled,
+        notFound,
+      };
+      if (notFound || (r.failed && r.exitCode === undefined && !r.signal && !timedOut && !cancelled)) {
+        res.spawnError = failed.originalMessage ?? (r as unknown as { message?: string }).message ?? 'could not start';
+      }
+      logger.debug('exec end', {
+        argv0: file,
+        exit_code: res.exitCode,
+        signal: res.signal,
+        duration_ms: res.durationMs,
+        timed_out: timedOut,
+        cancelled,
+        not_found: notFound,
+      });
+      return res;
+    },
+    (err: unknown) => {
+      // reject:false means this should not happen; keep the contract anyway.
+      if (pid) liveGroups.delete(pid);
+      return {
+        argv,
+        exitCode: null,
+        signal: null,
+        stdout: stdoutParts.join(''),
+        stderr: stderrAll,
+        stderrTail: stderrAll.slice(-STDERR_TAIL_BYTES),
+        durationMs: Date.now() - started,
+        timedOut,
+        cancelled,
+        notFound: false,
+        spawnError: err instanceof Error ? err.message : String(err),
+      } satisfies RunResult;
+    },
+  );
+  return { pid, result, kill };
+}
+
+/** Run to completion and collect output. Never rejects. */
+export function runProcess(file: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  return spawnProcess(file, args, opts).result;
+}

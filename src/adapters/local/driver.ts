@@ -1,0 +1,204 @@
+import { existsSync, realpathSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '../../core/context.js';
+import { LogosError } from '../../core/errors.js';
+import type { CredentialSource } from '../../core/ports.js';
+import { getProvider } from '../../core/providers.js';
+import type { RouteRecord } from '../../core/routes.js';
+import type { ExecOutcome, ExecRequest, RunningExec, SandboxDriver, SandboxRecord, SandboxStatus } from '../../core/sandboxes.js';
+import { spawnProcess } from '../exec/runner.js';
+import { findExecutable } from '../exec/which.js';
+import { buildBwrapArgs } from './bwrap-args.js';
+import { startInferenceProxy } from './inference-proxy.js';
+
+/**
+ * The embedded default: a sandbox is a directory; each task runs the worker
+ * under bubblewrap with no network, reaching the model only through the
+ * host-side inference proxy on a Unix socket bound into the sandbox.
+ */
+
+export interface LocalDriverOptions {
+  dataDir: string;
+  runtimeDir: string;
+  bwrap: string;
+  nodePath: string;
+  credentials: CredentialSource;
+  logger: Logger;
+  pathEnv?: string;
+  /** Override the worker bundle location (default: dist/worker/logos-worker.mjs next to this build). */
+  workerFile?: string;
+}
+
+export function defaultWorkerFile(): string {
+  return fileURLToPath(new URL('../../worker/logos-worker.mjs', import.meta.url));
+}
+
+export const BWRAP_INSTALL_HINT =
+  'Install bubblewrap: `sudo apt-get install bubblewrap` (Debian/Ubuntu), `sudo dnf install bubblewrap` (Fedora) or `sudo pacman -S bubblewrap` (Arch). Logos never runs tasks unsandboxed.';
+
+export class LocalDriver implements SandboxDriver {
+  readonly kind = 'local' as const;
+
+  constructor(private readonly opts: LocalDriverOptions) {}
+
+  private sandboxesRoot(): string {
+    return join(this.opts.dataDir, 'sandboxes');
+  }
+
+  private bwrapPath(): string {
+    const p = findExecutable(this.opts.bwrap, this.opts.pathEnv);
+    if (!p) {
+      throw new LogosError('BWRAP_MISSING', `bubblewrap (${this.opts.bwrap}) is not installed or not on PATH; the local sandbox driver needs it.`, {
+        hint: BWRAP_INSTALL_HINT,
+      });
+    }
+    return p;
+  }
+
+  async preflight(): Promise<void> {
+    this.bwrapPath();
+  }
+
+  async create(rec: SandboxRecord): Promise<SandboxRecord> {
+    const dir = join(this.sandboxesRoot(), rec.name);
+    const workdir = join(dir, 'workdir');
+    await mkdir(join(workdir, '.logos'), { recursive: true, mode: 0o700 });
+    return { ...rec, dir: workdir };
+  }
+
+  private ownDir(rec: SandboxRecord): string | undefined {
+    if (!rec.dir) return undefined;
+    const root = resolve(this.sandboxesRoot()) + sep;
+    const parent = resolve(rec.dir, '..');
+    // Only ever delete inside our own sandboxes directory.
+    return parent.startsWith(root) ? parent : undefined;
+  }
+
+  async remove(rec: SandboxRecord): Promise<void> {
+    const dir = this.ownDir(rec);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }
+
+  async status(rec: SandboxRecord): Promise<SandboxStatus> {
+    if (!rec.dir) return { phase: 'Error', detail: 'record has no directory' };
+    try {
+      const st = await stat(rec.dir);
+      if (!st.isDirectory()) return { phase: 'Error', detail: `${rec.dir} is not a directory` };
+    } catch {
+      return { phase: 'Missing', detail: `${rec.dir} does not exist` };
+    }
+    if (!findExecutable(this.opts.bwrap, this.opts.pathEnv)) return { phase: 'Error', detail: 'bubblewrap is not installed' };
+    return { phase: 'Ready' };
+  }
+
+  async logs(rec: SandboxRecord, lines: number): Promise<string[]> {
+    if (!rec.dir) return [];
+    try {
+      const text = await readFile(join(rec.dir, '.logos', 'worker.jsonl'), 'utf8');
+      return text.trimEnd().split('\n').filter(Boolean).slice(-lines);
+    } catch {
+      return [];
+    }
+  }
+
+  private async socketPath(taskId: string): Promise<{ path: string; cleanup: () => Promise<void> }> {
+    const name = `proxy-${taskId}.sock`;
+    const preferred = join(this.opts.runtimeDir, name);
+    // Unix socket paths are limited to ~107 bytes; fall back to a short private temp dir.
+    if (Buffer.byteLength(preferred) < 100) {
+      await mkdir(this.opts.runtimeDir, { recursive: true, mode: 0o700 });
+      return { path: preferred, cleanup: async () => {} };
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'logos-'));
+    return { path: join(dir, name), cleanup: () => rm(dir, { recursive: true, force: true }) };
+  }
+
+  async exec(rec: SandboxRecord, route: RouteRecord, req: ExecRequest): Promise<RunningExec> {
+    const failed = (err: LogosError): RunningExec => ({
+      outcome: Promise.resolve({ exitCode: null, signal: null, timedOut: false, cancelled: false, stderrTail: '', durationMs: 0, startError: err }),
+      kill() {},
+    });
+    let bwrap: string;
+    try {
+      bwrap = this.bwrapPath();
+    } catch (err) {
+      return failed(err as LogosError);
+    }
+    const st = await this.status(rec);
+    if (st.phase !== 'Ready') {
+      return failed(
+        new LogosError('SANDBOX_UNAVAILABLE', `Sandbox '${rec.name}' is not ready (${st.phase}${st.detail ? `: ${st.detail}` : ''}).`, {
+          hint: `Recreate it: \`logos sandbox delete ${rec.name} && logos sandbox create ${rec.name} --route ${rec.route}\`.`,
+        }),
+      );
+    }
+    const workerFile = this.opts.workerFile ?? defaultWorkerFile();
+    if (!existsSync(workerFile)) {
+      return failed(new LogosError('INTERNAL', `The worker bundle is missing (${workerFile}).`, { hint: 'Build Logos first: `npm run build`.' }));
+    }
+    const provider = getProvider(route.provider);
+    let apiKey: string | undefined;
+    try {
+      apiKey = (await this.opts.credentials.get(provider.id, provider.keyEnv))?.value;
+    } catch (err) {
+      return failed(err as LogosError);
+    }
+    if (!apiKey && provider.needsKey) {
+      return failed(
+        new LogosError('NO_CREDENTIAL', `No key for ${provider.label}.`, {
+          hint: `Store one with \`logos creds set ${provider.id}\` (it reads the key from stdin or a hidden prompt)${provider.keyEnv ? `, or set ${provider.keyEnv}` : ''}.`,
+        }),
+      );
+    }
+    const taskId = (JSON.parse(req.taskJson) as { task_id: string }).task_id;
+    const sock = await this.socketPath(taskId);
+    const log = this.opts.logger.child({ sandbox: rec.name, route: route.name, task_id: taskId });
+    const proxyOpts = { socketPath: sock.path, upstream: route.endpoint, api: route.api, model: route.model, logger: log };
+    const proxy = await startInferenceProxy(apiKey ? { ...proxyOpts, apiKey } : proxyOpts);
+    const args = buildBwrapArgs({
+      workdir: rec.dir as string,
+      workerFile: realpathSync(workerFile),
+      nodePath: realpathSync(this.opts.nodePath),
+      socketPath: sock.path,
+    });
+    const proc = spawnProcess(bwrap, args, {
+      input: req.taskJson,
+      // bwrap itself gets a minimal environment; --clearenv keeps even that out of the sandbox.
+      env: { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8' },
+      extendEnv: false,
+      timeoutMs: req.timeoutMs,
+      ...(req.signal ? { signal: req.signal } : {}),
+      killGraceMs: 1000,
+      logger: log,
+      onStdoutLine: req.onStdoutLine,
+      onOversizedLine: req.onOversizedLine,
+      onStderrLine: req.onStderrLine,
+      ...(req.onStdoutEnd ? { onStdoutEnd: req.onStdoutEnd } : {}),
+    });
+    const outcome = proc.result.then(async (r): Promise<ExecOutcome> => {
+      await proxy.close().catch(() => {});
+      await sock.cleanup().catch(() => {});
+      const out: ExecOutcome = {
+        exitCode: r.exitCode,
+        signal: r.signal,
+        timedOut: r.timedOut,
+        cancelled: r.cancelled,
+        stderrTail: r.stderrTail,
+        durationMs: r.durationMs,
+      };
+      if (r.notFound) out.startError = new LogosError('BWRAP_MISSING', `bubblewrap could not be started (${bwrap}).`, { hint: BWRAP_INSTALL_HINT });
+      else if (r.spawnError) out.startError = new LogosError('BWRAP_FAILED', `bubblewrap could not be started: ${r.spawnError}`, { hint: BWRAP_INSTALL_HINT });
+      else if (r.exitCode === 1 && /^bwrap: /m.test(r.stderrTail) && !r.timedOut && !r.cancelled) {
+        const msg = /^bwrap: (.*)$/m.exec(r.stderrTail)?.[1] ?? 'setup failed';
+        out.startError = new LogosError('BWRAP_FAILED', `bubblewrap could not set up the sandbox: ${msg}`, {
+          hint: 'bubblewrap needs unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, or on Ubuntu 24.04+ an AppArmor profile allowing bwrap).',
+        });
+      }
+      return out;
+    });
+    return { outcome, kill: proc.kill };
+  }
+}

@@ -1,0 +1,23 @@
+import type { App } from './context.js';
+import type { CommandEnv } from './main.js';
+
+/** Build the app once per process (lazily: --help never touches the disk). */
+let cached: App | undefined;
+
+export async function app(env: CommandEnv): Promise<App> {
+  if (!cached) {
+    const { createApp } = await import('./context.js');
+    cached = createApp();
+  }
+  env.logFile = cached.paths.logFile;
+  return cached;
+}
+
+/** Options every command takes. */
+export interface JsonOpt {
+  json?: boolean;
+}
+
+export function setJson(env: CommandEnv, opts: JsonOpt): void {
+  if (opts.json) env.json = true;
+}

@@ -1,0 +1,73 @@
+import { LogosError } from './errors.js';
+
+/**
+ * Route names are the sanitised model id: lowercase, runs of [^a-z0-9-] become '-',
+ * repeats collapsed, '-' trimmed, at most 63 chars, 'unknown' when empty.
+ * `qwen/qwen3.5-9b` → `qwen-qwen3-5-9b`.
+ */
+export function sanitizeModelId(model: string): string {
+  const s = model
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/-+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63)
+    .replace(/-+$/g, '');
+  return s || 'unknown';
+}
+
+const SANDBOX_NAME_RE = /^[a-z0-9][a-z0-9.-]{0,62}$/;
+
+/** Sandbox names: DNS-1123 style, [a-z0-9.-], at most 63, starting alphanumeric. */
+export function validateSandboxName(name: string): string {
+  if (!SANDBOX_NAME_RE.test(name) || name.endsWith('-') || name.endsWith('.')) {
+    throw new LogosError('INVALID_NAME', `Invalid sandbox name '${name}'.`, {
+      hint: 'Use lowercase letters, digits, "-" and ".", start and end with a letter or digit, at most 63 characters (e.g. "demo" or "work-1").',
+    });
+  }
+  return name;
+}
+
+const ROUTE_NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export function validateRouteName(name: string): string {
+  if (!ROUTE_NAME_RE.test(name)) {
+    throw new LogosError('INVALID_NAME', `Invalid route name '${name}'.`, {
+      hint: 'Use lowercase letters, digits and "-", start and end with a letter or digit, at most 63 characters.',
+    });
+  }
+  return name;
+}
+
+/** A model id as a provider accepts it: printable, no whitespace or control characters. */
+export function validateModelId(model: string): string {
+  if (!model || model.length > 256 || /[\s\u0000-\u001f\u007f]/.test(model)) {
+    throw new LogosError('INVALID_ARGUMENT', `Invalid model id '${model.replace(/[\u0000-\u001f\u007f]/g, '?')}'.`, {
+      hint: 'A model id has no spaces or control characters, e.g. "openai/gpt-4o-mini" or "lmstudio/qwen/qwen3.5-9b".',
+    });
+  }
+  return model;
+}
+
+/** Task ids: sortable by time, unique enough for one host. */
+export function newTaskId(now: Date = new Date()): string {
+  const ts = now.getTime().toString(36).padStart(9, '0');
+  const rand = Math.floor(Math.random() * 36 ** 6)
+    .toString(36)
+    .padStart(6, '0');
+  return `t_${ts}${rand}`;
+}
+
+/** Parse a duration such as 600s, 10m, 2h, 1d, 1500ms or a bare number of seconds. */
+export function parseDuration(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
+  if (!m) {
+    throw new LogosError('INVALID_ARGUMENT', `Invalid duration '${text}'.`, {
+      hint: 'Use a number with a unit: 1500ms, 90s, 10m, 2h, 1d (a bare number means seconds).',
+    });
+  }
+  const n = Number(m[1]);
+  const unit = m[2] ?? 's';
+  const mult = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit] ?? 1000;
+  return Math.round(n * mult);
+}

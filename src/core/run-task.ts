@@ -1,0 +1,138 @@
+import type { Clock, Logger } from './context.js';
+import { dispatchTask, type DispatchOutcome } from './dispatch.js';
+import { LogosError } from './errors.js';
+import { newTaskId } from './names.js';
+import type { Records } from './ports.js';
+import type { ChatMessage, Frame, TaskInput } from './protocol.js';
+import { resolveRoute, type RouteRecord, type RoutesFile } from './routes.js';
+import type { RunRecord, RunStore } from './runs.js';
+import { createSandbox, type DriverKind, type SandboxDriver, type SandboxesFile, type SandboxRecord } from './sandboxes.js';
+
+/** The `logos run` use case: pick sandbox and route, record the run, dispatch, record the outcome. */
+
+export interface RunTaskContext {
+  routes: Records<RoutesFile>;
+  sandboxes: Records<SandboxesFile>;
+  runs: RunStore;
+  clock: Clock;
+  logger: Logger;
+  driver: (kind: DriverKind) => SandboxDriver;
+  /** The driver used for sandboxes created on demand. */
+  defaultDriver: () => DriverKind;
+  hostPid: number;
+}
+
+export interface RunTaskInput {
+  message: string;
+  system?: string;
+  sandbox?: string;
+  route?: string;
+  timeoutMs: number;
+  params?: TaskInput['params'];
+  signal?: AbortSignal;
+  onFrame?: (frame: Frame) => void;
+  /** Called once the run is recorded, before the worker starts. */
+  onStart?: (run: RunRecord) => void;
+}
+
+export interface RunTaskResult {
+  run: RunRecord;
+  outcome: DispatchOutcome;
+}
+
+/**
+ * Without --sandbox, a task goes to the sandbox named after its route (the
+ * default route unless --route is given), created on first use.
+ */
+async function pickSandbox(ctx: RunTaskContext, input: RunTaskInput): Promise<{ sandbox: SandboxRecord; route: RouteRecord }> {
+  const file = await ctx.sandboxes.read();
+  if (input.sandbox) {
+    const sb = file.sandboxes[input.sandbox];
+    if (!sb) {
+      throw new LogosError('NOT_FOUND', `No sandbox named '${input.sandbox}'.`, {
+        hint: `Create it with \`logos sandbox create ${input.sandbox}\`, or leave out --sandbox to use the route's own sandbox.`,
+      });
+    }
+    if (input.route && input.route !== sb.route) {
+      throw new LogosError('INVALID_ARGUMENT', `Sandbox '${sb.name}' is bound to route '${sb.route}', not '${input.route}'.`, {
+        hint: 'A sandbox keeps its model route for life. Leave out --route, or use a sandbox created with that route.',
+      });
+    }
+    const route = await resolveRoute(ctx, sb.route);
+    return { sandbox: sb, route };
+  }
+  const route = await resolveRoute(ctx, input.route);
+  const existing = file.sandboxes[route.name];
+  if (existing && existing.route === route.name) return { sandbox: existing, route };
+  if (existing) {
+    throw new LogosError('IN_USE', `The sandbox '${route.name}' exists but is bound to route '${existing.route}'.`, {
+      hint: 'Pass --sandbox explicitly.',
+    });
+  }
+  const sandbox = await createSandbox(ctx, { name: route.name, driver: ctx.defaultDriver(), route });
+  return { sandbox, route };
+}
+
+export async function runTask(ctx: RunTaskContext, input: RunTaskInput): Promise<RunTaskResult> {
+  if (!input.message.trim()) {
+    throw new LogosError('USAGE', 'The message is empty.', {
+      hint: 'Pass it as an argument (`logos run "Summarise README.md"`), with --file, or on stdin.',
+    });
+  }
+  const { sandbox, route } = await pickSandbox(ctx, input);
+  const messages: ChatMessage[] = [];
+  if (input.system) messages.push({ role: 'system', content: input.system });
+  messages.push({ role: 'user', content: input.message });
+
+  const id = newTaskId(ctx.clock.now());
+  const run: RunRecord = {
+    id,
+    sandbox: sandbox.name,
+    route: route.name,
+    provider: route.provider,
+    model: route.model,
+    driver: sandbox.driver,
+    status: 'running',
+    started_at: ctx.clock.now().toISOString(),
+    prompt_preview: input.message.slice(0, 120),
+    host_pid: ctx.hostPid,
+  };
+  await ctx.runs.save(run);
+  input.onStart?.(run);
+  ctx.logger.info('run started', { task_id: id, sandbox: sandbox.name, route: route.name, driver: sandbox.driver });
+
+  let outcome: DispatchOutcome;
+  try {
+    outcome = await dispatchTask(
+      { clock: ctx.clock, logger: ctx.logger, driver: ctx.driver(sandbox.driver) },
+      {
+        taskId: id,
+        sandbox,
+        route,
+        messages,
+        timeoutMs: input.timeoutMs,
+        ...(input.params ? { params: input.params } : {}),
+        ...(input.signal ? { signal: input.signal } : {}),
+        ...(input.onFrame ? { onFrame: input.onFrame } : {}),
+      },
+    );
+  } catch (err) {
+    const e = err instanceof LogosError ? err : new LogosError('INTERNAL', (err as Error).message, { cause: err });
+    run.status = 'error';
+    run.ended_at = ctx.clock.now().toISOString();
+    run.error = { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+    await ctx.runs.save(run);
+    throw e;
+  }
+  run.status = outcome.status;
+  run.ended_at = ctx.clock.now().toISOString();
+  run.duration_ms = outcome.durationMs;
+  run.exit_code = outcome.exitCode;
+  run.response_chars = outcome.finalResponse.length;
+  if (outcome.usage) run.usage = outcome.usage;
+  if (outcome.error) {
+    run.error = { code: outcome.error.code, message: outcome.error.message, ...(outcome.error.hint ? { hint: outcome.error.hint } : {}) };
+  }
+  await ctx.runs.save(run);
+  return { run, outcome };
+}

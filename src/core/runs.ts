@@ -1,0 +1,36 @@
+import type { FrameError, Usage } from './protocol.js';
+
+/** One `logos run`, recorded in the state dir from start to end. */
+export interface RunRecord {
+  id: string;
+  sandbox: string;
+  route: string;
+  provider: string;
+  model: string;
+  driver: string;
+  status: 'running' | 'ok' | 'error';
+  started_at: string;
+  ended_at?: string;
+  duration_ms?: number;
+  usage?: Usage;
+  error?: FrameError;
+  exit_code?: number | null;
+  /** Length of the reply, in characters (the reply itself is not kept). */
+  response_chars?: number;
+  /** Preview of the user's message (first 120 chars). */
+  prompt_preview: string;
+  /** The host process that ran it, to tell a crashed run from a running one. */
+  host_pid: number;
+}
+
+export interface RunStore {
+  save(run: RunRecord): Promise<void>;
+  get(id: string): Promise<RunRecord | undefined>;
+  list(limit: number): Promise<RunRecord[]>;
+}
+
+/** A run still marked running whose host process is gone was interrupted (crash, kill -9). */
+export function effectiveRunStatus(run: RunRecord, pidAlive: (pid: number) => boolean): RunRecord['status'] | 'interrupted' {
+  if (run.status === 'running' && !pidAlive(run.host_pid)) return 'interrupted';
+  return run.status;
+}

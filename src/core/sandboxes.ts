@@ -1,0 +1,144 @@
+import type { Clock, Logger } from './context.js';
+import { LogosError } from './errors.js';
+import { validateSandboxName } from './names.js';
+import type { Records } from './ports.js';
+import type { RouteRecord } from './routes.js';
+
+export type DriverKind = 'local' | 'openshell';
+
+export interface SandboxRecord {
+  name: string;
+  driver: DriverKind;
+  /** The model route, fixed for the sandbox's life. */
+  route: string;
+  created_at: string;
+  /** Local driver: the sandbox's writable directory (mounted at /sandbox). */
+  dir?: string;
+  gateway?: string;
+  workspace?: string;
+}
+
+export interface SandboxesFile {
+  version: 1;
+  sandboxes: Record<string, SandboxRecord>;
+}
+
+export const emptySandboxes = (): SandboxesFile => ({ version: 1, sandboxes: {} });
+
+/** What a sandbox reports about itself; "ready" means measured, not "a record exists". */
+export interface SandboxStatus {
+  phase: 'Ready' | 'Provisioning' | 'Error' | 'Missing' | 'Unknown';
+  detail?: string;
+}
+
+export interface ExecRequest {
+  taskJson: string;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  onStdoutLine: (line: string) => void;
+  onOversizedLine: (bytes: number) => void;
+  onStderrLine: (line: string) => void;
+  /** Called when the worker's stdout closes (the process may still be running). */
+  onStdoutEnd?: () => void;
+}
+
+export interface ExecOutcome {
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  cancelled: boolean;
+  stderrTail: string;
+  durationMs: number;
+  /** The sandbox could not be started at all (driver error). */
+  startError?: LogosError;
+}
+
+export interface RunningExec {
+  outcome: Promise<ExecOutcome>;
+  /** Kill the worker and everything it started. */
+  kill(): void;
+}
+
+export interface SandboxDriver {
+  readonly kind: DriverKind;
+  /** Check the driver can work here (binaries present); throws with an install hint. */
+  preflight(): Promise<void>;
+  create(rec: SandboxRecord, route: RouteRecord): Promise<SandboxRecord>;
+  remove(rec: SandboxRecord): Promise<void>;
+  status(rec: SandboxRecord): Promise<SandboxStatus>;
+  exec(rec: SandboxRecord, route: RouteRecord, req: ExecRequest): Promise<RunningExec>;
+  /** The last lines of the worker log kept inside the sandbox. */
+  logs(rec: SandboxRecord, lines: number): Promise<string[]>;
+}
+
+export interface SandboxContext {
+  sandboxes: Records<SandboxesFile>;
+  clock: Clock;
+  logger: Logger;
+  driver: (kind: DriverKind) => SandboxDriver;
+}
+
+function notFound(name: string, known: string[]): LogosError {
+  return new LogosError('NOT_FOUND', `No sandbox named '${name}'.`, {
+    hint: known.length > 0 ? `Known sandboxes: ${known.join(', ')}. See \`logos sandbox list\`.` : 'Create one with `logos sandbox create <name>`.',
+  });
+}
+
+export async function createSandbox(
+  ctx: SandboxContext,
+  input: { name: string; driver: DriverKind; route: RouteRecord },
+): Promise<SandboxRecord> {
+  const name = validateSandboxName(input.name);
+  const driver = ctx.driver(input.driver);
+  await driver.preflight();
+  const existing = (await ctx.sandboxes.read()).sandboxes[name];
+  if (existing) {
+    throw new LogosError('ALREADY_EXISTS', `A sandbox named '${name}' already exists (route ${existing.route}).`, {
+      hint: `Use it with \`logos run --sandbox ${name} …\`, or delete it first: \`logos sandbox delete ${name}\`.`,
+    });
+  }
+  const draft: SandboxRecord = { name, driver: input.driver, route: input.route.name, created_at: ctx.clock.now().toISOString() };
+  const rec = await driver.create(draft, input.route);
+  // Register locally only once the driver says it exists.
+  try {
+    await ctx.sandboxes.update((file) => {
+      if (file.sandboxes[name]) {
+        throw new LogosError('ALREADY_EXISTS', `A sandbox named '${name}' was created by another process meanwhile.`, {
+          hint: `See it with \`logos sandbox show ${name}\`.`,
+        });
+      }
+      file.sandboxes[name] = rec;
+    });
+  } catch (err) {
+    await driver.remove(rec).catch(() => {});
+    throw err;
+  }
+  ctx.logger.info('sandbox created', { sandbox: name, route: rec.route, driver: rec.driver });
+  return rec;
+}
+
+export async function listSandboxes(ctx: Pick<SandboxContext, 'sandboxes'>): Promise<SandboxRecord[]> {
+  const file = await ctx.sandboxes.read();
+  return Object.values(file.sandboxes).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export async function getSandbox(ctx: Pick<SandboxContext, 'sandboxes'>, name: string): Promise<SandboxRecord> {
+  const file = await ctx.sandboxes.read();
+  const s = file.sandboxes[name];
+  if (!s) throw notFound(name, Object.keys(file.sandboxes));
+  return s;
+}
+
+export async function deleteSandbox(ctx: SandboxContext, name: string): Promise<SandboxRecord> {
+  const rec = await getSandbox(ctx, name);
+  await ctx.driver(rec.driver).remove(rec);
+  await ctx.sandboxes.update((file) => {
+    delete file.sandboxes[name];
+  });
+  ctx.logger.info('sandbox deleted', { sandbox: name });
+  return rec;
+}
+
+export async function sandboxesUsingRoute(ctx: Pick<SandboxContext, 'sandboxes'>, route: string): Promise<string[]> {
+  return (await listSandboxes(ctx)).filter((s) => s.route === route).map((s) => s.name);
+}
