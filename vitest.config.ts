@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
+    globalSetup: ['test/global-setup.ts'],
     // Integration tests spawn the real CLI, bwrap and fake servers; the machine has 2 cores.
     pool: 'forks',
     maxWorkers: 2,

@@ -45,6 +45,7 @@ export function createApp(env: NodeJS.ProcessEnv = process.env): App {
   });
   const runs = new FileRunStore(join(paths.state, 'runs'));
   let local: LocalDriver | undefined;
+  const workerFile = envValue('LOGOS_WORKER_FILE', env) ?? (config.workerFile || undefined);
   const driver = (kind: DriverKind): SandboxDriver => {
     if (kind === 'local') {
       local ??= new LocalDriver({
@@ -55,6 +56,7 @@ export function createApp(env: NodeJS.ProcessEnv = process.env): App {
         credentials: { get: (p, e) => vault.get(p, e, env) },
         logger,
         ...(env.PATH ? { pathEnv: env.PATH } : {}),
+        ...(workerFile ? { workerFile } : {}),
       });
       return local;
     }

@@ -81,14 +81,18 @@ export function renderError(env: CommandEnv, err: LogosError): void {
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   const controller = new AbortController();
   const env: CommandEnv = { io, json: argv.includes('--json'), exitCode: 0, signal: controller.signal };
-  let interrupts = 0;
+  let firstSignalAt = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
-    interrupts += 1;
-    if (interrupts > 1) {
-      // Second Ctrl-C: leave now (the runner's exit hook still kills child process groups).
-      process.exit(EXIT_CODES.CANCELLED);
+    const now = Date.now();
+    if (firstSignalAt === 0) {
+      firstSignalAt = now;
+      controller.abort(new LogosError('CANCELLED', `Interrupted by ${sig}.`));
+      return;
     }
-    controller.abort(new LogosError('CANCELLED', `Interrupted by ${sig}.`));
+    // conf's atomic writer (when-exit) re-raises every signal it sees at once; only a
+    // second signal from the user (a moment later) means "leave now". The runner's exit
+    // hook still kills the child process groups.
+    if (now - firstSignalAt > 1000) process.exit(EXIT_CODES.CANCELLED);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

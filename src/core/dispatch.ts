@@ -95,11 +95,11 @@ export async function dispatchTask(ctx: DispatchContext, input: DispatchInput): 
   let tokens = '';
   const workerLog = ctx.logger.child({ source: 'worker', task_id: input.taskId, sandbox: input.sandbox.name, route: input.route.name });
 
-  let running: Awaited<ReturnType<SandboxDriver['exec']>> | undefined;
+  const handle: { running?: Awaited<ReturnType<SandboxDriver['exec']>> } = {};
   let eofTimer: NodeJS.Timeout | undefined;
   let disconnected = false;
 
-  running = await ctx.driver.exec(input.sandbox, input.route, {
+  const running = await ctx.driver.exec(input.sandbox, input.route, {
     taskJson,
     timeoutMs: input.timeoutMs,
     ...(input.signal ? { signal: input.signal } : {}),
@@ -133,12 +133,13 @@ export async function dispatchTask(ctx: DispatchContext, input: DispatchInput): 
       // The pipe closed without a result: if the process does not exit promptly, it is gone for us.
       eofTimer = setTimeout(() => {
         disconnected = true;
-        running?.kill();
+        handle.running?.kill();
       }, DISCONNECT_GRACE_MS);
       eofTimer.unref();
     },
   });
 
+  handle.running = running;
   const end = await running.outcome;
   if (eofTimer) clearTimeout(eofTimer);
   const durationMs = ctx.clock.now().getTime() - started;

@@ -11,19 +11,20 @@ export function maskSecret(secret: string): string {
   return `${prefix}…${secret.slice(-4)}`;
 }
 
+/** Each pattern has two groups: a label that is kept and a value that is masked. */
 const PATTERNS: RegExp[] = [
   // Bearer tokens in headers or text
-  /(Bearer\s+)[A-Za-z0-9._~+/=-]{6,}/gi,
+  /(Bearer\s+)([A-Za-z0-9._~+/=-]{6,})/gi,
   // well-known key shapes
-  /\b(sk-ant-[A-Za-z0-9_-]{6,})/g,
-  /\b(sk-[A-Za-z0-9_-]{12,})/g,
-  /\b(nvapi-[A-Za-z0-9_-]{8,})/g,
-  /\b(gh[pousr]_[A-Za-z0-9]{8,})/g,
-  /\b(hf_[A-Za-z0-9]{8,})/g,
+  /()\b(sk-ant-[A-Za-z0-9_-]{6,})/g,
+  /()\b(sk-[A-Za-z0-9_-]{12,})/g,
+  /()\b(nvapi-[A-Za-z0-9_-]{8,})/g,
+  /()\b(gh[pousr]_[A-Za-z0-9]{8,})/g,
+  /()\b(hf_[A-Za-z0-9]{8,})/g,
   // KEY=value / TOKEN=value / SECRET=value / PASSWORD=value assignments
   /\b([A-Z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD)=)([^\s"',;]+)/g,
-  // x-api-key / api_key / "apiKey": "…" in JSON or headers
-  /((?:x-api-key|api[_-]?key|authorization)"?\s*[:=]\s*"?)([^\s"',;]{6,})/gi,
+  // x-api-key / api_key / "apiKey": "…" in JSON or headers (not "Authorization: Bearer", handled above)
+  /((?:x-api-key|api[_-]?key|authorization)"?\s*[:=]\s*"?)(?!Bearer\b)([^\s"',;]{6,})/gi,
 ];
 
 /**
@@ -46,21 +47,16 @@ export function redactText(text: string): string {
     if (out.includes(s)) out = out.split(s).join(maskSecret(s));
   }
   for (const re of PATTERNS) {
-    out = out.replace(re, (match: string, a: string, b?: string) => {
-      if (typeof b === 'string' && b.length > 0 && match === a + b) {
-        // two groups: keep the label, mask the value
-        if (b.includes('…') || b === '****') return match;
-        return a + maskSecret(b);
-      }
-      if (a.includes('…')) return match;
-      if (/^Bearer\s+$/i.test(a)) return match.replace(match.slice(a.length), '****');
-      return maskSecret(a);
+    out = out.replace(re, (match: string, label: string, value: string) => {
+      // Already masked (e.g. by a registered secret): leave it.
+      if (value.includes('…') || value === '****') return match;
+      return label + maskSecret(value);
     });
   }
   return out;
 }
 
-const SECRET_KEY_RE = /(^|_|-)(key|token|secret|password|authorization|credential)s?$/i;
+const SECRET_KEY_RE = /(key|token|secret|password|authorization|credential)s?$/i;
 
 /** Deep-copy a value, masking secret-looking strings and values under secret-looking keys. */
 export function redactValue<T>(value: T, depth = 0): T {

@@ -10,6 +10,11 @@ export interface LogosConfig {
   binaries: { bwrap: string; openshell: string; docker: string; node: string };
   /** Default deadline for `logos run`, in seconds. */
   runTimeoutSec: number;
+  /**
+   * A custom worker (protocol v1, see docs/worker-protocol.md) to run in local
+   * sandboxes instead of the bundled one. Empty: the bundled worker.
+   */
+  workerFile: string;
   /** Ports tried for local gateways. */
   gatewayPortRange: [number, number];
 }
@@ -18,6 +23,7 @@ export const CONFIG_DEFAULTS: LogosConfig = {
   defaultDriver: 'auto',
   binaries: { bwrap: 'bwrap', openshell: 'openshell', docker: 'docker', node: process.execPath },
   runTimeoutSec: 600,
+  workerFile: '',
   gatewayPortRange: [17670, 17699],
 };
 

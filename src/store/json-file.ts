@@ -86,7 +86,7 @@ export async function withLock<R>(path: string, fn: () => Promise<R>, timeoutMs 
         });
       }
       await sleep(delay);
-      delay = Math.min(delay * 2, 100);
+      delay = Math.min(delay * 2, 40);
     }
   }
   try {

@@ -157,7 +157,6 @@ export function spawnProcess(file: string, args: string[], opts: StreamOptions =
   let cancelled = false;
   let killTimer: NodeJS.Timeout | undefined;
   let timeoutTimer: NodeJS.Timeout | undefined;
-  let pid: number | undefined;
 
   const streaming = !!(opts.onStdoutLine || opts.onStderrLine);
   try {
@@ -173,7 +172,7 @@ export function spawnProcess(file: string, args: string[], opts: StreamOptions =
       encoding: 'utf8',
       stripFinalNewline: false,
       windowsHide: true,
-      cleanup: true,
+      cleanup: false, // we kill process groups ourselves (exit hook); signal-exit would re-emit signals
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
@@ -192,7 +191,7 @@ export function spawnProcess(file: string, args: string[], opts: StreamOptions =
     };
     return { pid: undefined, result: Promise.resolve(result), kill() {} };
   }
-  pid = child.pid;
+  const pid = child.pid;
   if (pid) liveGroups.add(pid);
 
   const kill = (): void => {

@@ -1,0 +1,149 @@
+/**
+ * Entry of the in-sandbox worker bundle (dist/worker/logos-worker.mjs).
+ * Reads one task from stdin to EOF, writes JSON-line frames on stdout (and
+ * nothing else), logs to stderr and a file, and exits: 0 ok, 1 error,
+ * 2 unreadable task, 143/130 when terminated/interrupted.
+ * Importing this module runs the worker: never import it from tests.
+ */
+import { MAX_TASK_BYTES, type Frame, type TaskResultFrame } from '../core/protocol.js';
+import { HINTS, toWorkerFailure, WorkerFailure, deadlineFailure } from './classify.js';
+import { createLogger, DEFAULT_LOG_FILE, parseLogLevel } from './log.js';
+import { registerSecret } from './redact.js';
+import { DEFAULT_DEADLINE_MS, runTask } from './run.js';
+import { parseTask } from './task.js';
+import { WORKER_VERSION } from './version.js';
+
+const startedAt = Date.now();
+const env = process.env;
+registerSecret(env.OPENAI_API_KEY);
+registerSecret(env.ANTHROPIC_API_KEY);
+
+const log = createLogger({
+  file: env.LOGOS_WORKER_LOG && env.LOGOS_WORKER_LOG.trim() !== '' ? env.LOGOS_WORKER_LOG : DEFAULT_LOG_FILE,
+  level: parseLogLevel(env.LOGOS_WORKER_LOG_LEVEL),
+});
+
+let resultSent = false;
+
+/** One frame = one write of one line. Nothing else ever goes to stdout. */
+function emit(frame: Frame): void {
+  if (resultSent) return;
+  if (frame.type === 'task_result') resultSent = true;
+  process.stdout.write(JSON.stringify(frame) + '\n');
+}
+
+function exitAfterFlush(code: number): void {
+  // Pipes are synchronous on Linux, but wait for the write callback anyway.
+  process.stdout.write('', () => process.exit(code));
+  setTimeout(() => process.exit(code), 2000).unref();
+}
+
+function finishWithFailure(taskId: string, failure: WorkerFailure, finalResponse = ''): void {
+  const frame: TaskResultFrame = {
+    type: 'task_result',
+    task_id: taskId,
+    status: 'error',
+    final_response: finalResponse,
+    error: failure.toFrameError(),
+    duration_ms: Date.now() - startedAt,
+  };
+  log.error('task failed', { code: failure.code, error: failure.message, duration_ms: frame.duration_ms });
+  emit(frame);
+  exitAfterFlush(failure.code === 'INVALID_TASK' ? 2 : 1);
+}
+
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  // The host closed our stdout (EPIPE): nobody can read a result any more.
+  log.error('stdout closed', { code: err.code ?? null });
+  process.exit(1);
+});
+
+for (const [signal, code] of [
+  ['SIGTERM', 143],
+  ['SIGINT', 130],
+] as const) {
+  process.on(signal, () => {
+    log.warn('terminated by signal', { signal });
+    process.exit(code);
+  });
+}
+
+async function readStdin(limit: number): Promise<{ text: string; tooLarge: boolean }> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += buf.length;
+    if (size > limit) return { text: '', tooLarge: true };
+    parts.push(buf);
+  }
+  return { text: Buffer.concat(parts).toString('utf8'), tooLarge: false };
+}
+
+async function main(): Promise<void> {
+  const input = await readStdin(MAX_TASK_BYTES);
+  if (input.tooLarge) {
+    finishWithFailure('', new WorkerFailure('INVALID_TASK', `task larger than ${MAX_TASK_BYTES} bytes`, HINTS.INVALID_TASK(WORKER_VERSION)));
+    return;
+  }
+  const parsed = parseTask(input.text);
+  if (!parsed.ok) {
+    log.setTaskId(parsed.taskId || undefined);
+    finishWithFailure(parsed.taskId, new WorkerFailure('INVALID_TASK', `invalid task: ${parsed.message}`, HINTS.INVALID_TASK(WORKER_VERSION)));
+    return;
+  }
+  const task = parsed.task;
+  log.setTaskId(task.task_id);
+  emit({
+    v: 1,
+    type: 'ready',
+    task_id: task.task_id,
+    worker: { version: WORKER_VERSION, runtime: `node ${process.versions.node}`, pid: process.pid },
+    ts: new Date().toISOString(),
+  });
+  log.info('task received', { sandbox: task.sandbox, gateway: task.gateway ?? null, provider: task.route.provider, api: task.route.api });
+
+  const deadlineMs = task.deadline_ms ?? DEFAULT_DEADLINE_MS;
+  const controller = new AbortController();
+  const deadline = setTimeout(() => controller.abort(deadlineFailure(deadlineMs)), Math.max(0, deadlineMs - (Date.now() - startedAt)));
+  // Backstop: if something ignores the abort, still report the timeout and exit.
+  const backstop = setTimeout(() => finishWithFailure(task.task_id, deadlineFailure(deadlineMs)), deadlineMs + 5000);
+  backstop.unref();
+
+  let partial = '';
+  try {
+    const outcome = await runTask(task, {
+      env,
+      log,
+      signal: controller.signal,
+      emit: (frame) => {
+        if (frame.type === 'token' && typeof frame.content === 'string') partial += frame.content;
+        emit(frame);
+      },
+    });
+    clearTimeout(deadline);
+    clearTimeout(backstop);
+    const frame: TaskResultFrame = {
+      type: 'task_result',
+      task_id: task.task_id,
+      status: 'ok',
+      final_response: outcome.finalResponse,
+      usage: outcome.usage,
+      duration_ms: Date.now() - startedAt,
+    };
+    log.info('task done', { duration_ms: frame.duration_ms });
+    emit(frame);
+    exitAfterFlush(0);
+  } catch (err) {
+    clearTimeout(deadline);
+    clearTimeout(backstop);
+    const failure = toWorkerFailure(err, { model: task.route.model, provider: task.route.provider, api: task.route.api });
+    // Tokens already reached the user; the result keeps what was shown.
+    finishWithFailure(task.task_id, failure, partial);
+  }
+}
+
+main().catch((err: unknown) => {
+  const failure = toWorkerFailure(err);
+  finishWithFailure('', failure);
+});

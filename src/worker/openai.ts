@@ -1,0 +1,150 @@
+/**
+ * OpenAI-compatible chat completions (`POST {base}/chat/completions`, SSE):
+ * request building and the stream reader. Works with OpenAI, LM Studio, vLLM,
+ * Ollama's /v1, OpenRouter and the OpenShell inference router.
+ */
+import type { TaskInput, Usage } from '../core/protocol.js';
+import { classifyStreamError, HINTS, WorkerFailure, type ClassifyContext } from './classify.js';
+import { excerpt } from './redact.js';
+import type { ReplyBuilder, StreamHandler, StreamOutcome } from './reply.js';
+import type { SseEvent } from './sse.js';
+
+export function openAIRequestBody(task: TaskInput): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    model: task.route.model,
+    messages: task.messages.map((m) => ({ role: m.role, content: m.content })),
+    stream: true,
+    stream_options: { include_usage: true },
+  };
+  if (task.params?.max_tokens !== undefined) body.max_tokens = task.params.max_tokens;
+  if (task.params?.temperature !== undefined) body.temperature = task.params.temperature;
+  return body;
+}
+
+export function openAIHeaders(apiKey: string | undefined): Record<string, string> {
+  return {
+    'content-type': 'application/json',
+    accept: 'text/event-stream',
+    'accept-encoding': 'identity',
+    authorization: `Bearer ${apiKey && apiKey.length > 0 ? apiKey : 'logos-placeholder'}`,
+  };
+}
+
+type Json = Record<string, unknown>;
+
+function asObject(v: unknown): Json | undefined {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined;
+}
+
+/** Reasoning text of one delta, from whichever field this server uses (never two copies). */
+export function reasoningOf(delta: Json): string {
+  if (typeof delta.reasoning_content === 'string' && delta.reasoning_content) return delta.reasoning_content;
+  if (typeof delta.reasoning === 'string' && delta.reasoning) return delta.reasoning;
+  if (Array.isArray(delta.reasoning_details)) {
+    let text = '';
+    for (const d of delta.reasoning_details) {
+      const o = asObject(d);
+      if (!o) continue;
+      if (typeof o.text === 'string') text += o.text;
+      else if (typeof o.summary === 'string') text += o.summary;
+    }
+    return text;
+  }
+  return '';
+}
+
+export class OpenAIStream implements StreamHandler {
+  private done = false;
+  private sawChoice = false;
+  private finishReason: string | undefined;
+  private model: string | undefined;
+  private inputTokens: number | undefined;
+  private outputTokens: number | undefined;
+
+  constructor(
+    private readonly reply: ReplyBuilder,
+    private readonly ctx: ClassifyContext,
+  ) {}
+
+  get finished(): boolean {
+    return this.done;
+  }
+
+  get complete(): boolean {
+    return this.done || this.finishReason !== undefined;
+  }
+
+  onEvent(ev: SseEvent): void {
+    if (this.done) return;
+    const data = ev.data.trim();
+    if (data === '[DONE]') {
+      this.done = true;
+      return;
+    }
+    if (data === '') return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch {
+      throw new WorkerFailure(
+        'INVALID_RESPONSE',
+        `malformed stream chunk (not JSON): ${excerpt(data, 120)}`,
+        HINTS.INVALID_RESPONSE_BAD_STREAM(this.ctx),
+      );
+    }
+    const chunk = asObject(parsed);
+    if (!chunk) {
+      throw new WorkerFailure('INVALID_RESPONSE', `unexpected stream chunk: ${excerpt(data, 120)}`, HINTS.INVALID_RESPONSE_BAD_STREAM(this.ctx));
+    }
+    if (chunk.error !== undefined && chunk.error !== null) throw classifyStreamError(chunk, this.ctx);
+    if (ev.event === 'error') throw classifyStreamError(chunk, this.ctx);
+
+    if (typeof chunk.model === 'string' && chunk.model && !this.model) this.model = chunk.model;
+    const usage = asObject(chunk.usage);
+    if (usage) {
+      if (typeof usage.prompt_tokens === 'number') this.inputTokens = usage.prompt_tokens;
+      if (typeof usage.completion_tokens === 'number') this.outputTokens = usage.completion_tokens;
+    }
+    if (!Array.isArray(chunk.choices)) return;
+    const choice = asObject(chunk.choices[0]);
+    if (!choice) return;
+    this.sawChoice = true;
+    const delta = asObject(choice.delta) ?? asObject(choice.message);
+    if (delta) {
+      const reasoning = reasoningOf(delta);
+      if (reasoning) this.reply.reasoning(reasoning);
+      if (typeof delta.content === 'string' && delta.content) this.reply.content(delta.content);
+    }
+    if (typeof choice.finish_reason === 'string' && choice.finish_reason) this.finishReason = choice.finish_reason;
+  }
+
+  finish(): StreamOutcome {
+    this.reply.end();
+    if (!this.complete) {
+      if (this.sawChoice || this.reply.hasOutput) {
+        throw new WorkerFailure(
+          'NETWORK',
+          `the stream ended mid-reply (no finish_reason and no [DONE]) after ${this.reply.visibleText.length} characters`,
+          'The connection was cut before the model finished. Retry; if long replies are always cut after about 60 s, raise the inference router timeout (`openshell inference update --timeout <seconds>`).',
+        );
+      }
+      throw new WorkerFailure(
+        'INVALID_RESPONSE',
+        'the stream ended without any chat-completion chunk and without [DONE]',
+        HINTS.INVALID_RESPONSE_BAD_STREAM(this.ctx),
+      );
+    }
+    const finalResponse = this.reply.finalResponse();
+    if (finalResponse.trim() === '') {
+      throw new WorkerFailure(
+        'INVALID_RESPONSE',
+        `the model returned an empty reply${this.finishReason ? ` (finish_reason: ${this.finishReason})` : ''}`,
+        HINTS.INVALID_RESPONSE_EMPTY(),
+      );
+    }
+    const usage: Usage = { model: this.model ?? this.ctx.model };
+    if (this.inputTokens !== undefined) usage.input_tokens = this.inputTokens;
+    if (this.outputTokens !== undefined) usage.output_tokens = this.outputTokens;
+    return { finalResponse, usage, stopReason: this.finishReason };
+  }
+}

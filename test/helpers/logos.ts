@@ -1,0 +1,101 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** Runs the real `logos` binary (bin/logos.js → dist/) in a fresh LOGOS_HOME. */
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const BIN = join(ROOT, 'bin', 'logos.js');
+
+export interface LogosResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Home {
+  dir: string;
+  env: NodeJS.ProcessEnv;
+  run(args: string[], opts?: { input?: string; env?: NodeJS.ProcessEnv }): Promise<LogosResult>;
+  start(args: string[], opts?: { input?: string; env?: NodeJS.ProcessEnv }): { child: ChildProcess; done: Promise<LogosResult> };
+  log(): Array<Record<string, unknown>>;
+  logText(): string;
+  cleanup(): void;
+}
+
+/** A fresh temp home. The environment is minimal and never contains the developer's keys. */
+export function makeHome(extraEnv: NodeJS.ProcessEnv = {}): Home {
+  const dir = mkdtempSync(join(tmpdir(), 'logos-test-'));
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: join(dir, 'home'),
+    LOGOS_HOME: join(dir, 'logos'),
+    LANG: 'C.UTF-8',
+    NO_COLOR: '1',
+    ...extraEnv,
+  };
+  const start = (args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...env, ...opts.env },
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+    const done = new Promise<LogosResult>((res) => {
+      child.on('close', (code, signal) => res({ code, signal, stdout, stderr }));
+    });
+    return { child, done };
+  };
+  const logFile = join(dir, 'logos', 'state', 'logs', 'logos.jsonl');
+  return {
+    dir,
+    env,
+    start,
+    run: (args, opts) => start(args, opts).done,
+    logText: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
+    log: () =>
+      (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Parse JSON lines, failing loudly on a line that is not JSON. */
+export function jsonLines(text: string): Array<Record<string, unknown>> {
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** Processes whose command line contains a marker (to prove nothing was left running). */
+export function processesMatching(marker: string): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmd.includes(marker)) out.push(`${pid} ${cmd.trim()}`);
+    } catch {
+      // process went away
+    }
+  }
+  return out;
+}
+
+export async function waitFor<T>(fn: () => T | undefined | false, what: string, limitMs = 15_000): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() - started > limitMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { runProcess, spawnProcess } from '../../src/adapters/exec/runner.js';
+import { processesMatching, waitFor } from '../helpers/logos.js';
+
+const node = process.execPath;
+
+describe('runner', () => {
+  it('collects stdout, stderr and the exit code; stdin is /dev/null unless given', async () => {
+    const r = await runProcess(node, ['-e', 'process.stdin.on("data",()=>{}).on("end",()=>{console.log("eof");console.error("err line");process.exit(3)})']);
+    expect(r.exitCode).toBe(3);
+    expect(r.stdout).toBe('eof\n');
+    expect(r.stderrTail).toContain('err line');
+    expect(r.timedOut).toBe(false);
+    expect(r.notFound).toBe(false);
+  });
+
+  it('writes input to stdin and closes it', async () => {
+    const r = await runProcess(node, ['-e', 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(s.toUpperCase()))'], { input: 'hello $(x) "q"' });
+    expect(r.stdout).toBe('HELLO $(X) "Q"');
+  });
+
+  it('passes argv without a shell', async () => {
+    const weird = `a b;$(echo no)|'"*`;
+    const r = await runProcess(node, ['-e', 'console.log(JSON.stringify(process.argv.slice(1)))', weird]);
+    expect(JSON.parse(r.stdout)).toEqual([weird]);
+  });
+
+  it('reports a missing program as notFound instead of throwing', async () => {
+    const r = await runProcess('/nonexistent/logos-no-such-binary', ['x']);
+    expect(r.notFound).toBe(true);
+    expect(r.exitCode).toBeNull();
+  });
+
+  it('kills the whole process group on timeout (grandchildren included)', async () => {
+    const marker = `logos-runner-test-${process.pid}-${Date.now()}`;
+    const script = `const {spawn}=require("child_process");spawn(process.execPath,["-e","setInterval(()=>{},1000)","${marker}"],{stdio:"ignore"});setInterval(()=>{},1000)`;
+    const r = await runProcess(node, ['-e', script, marker], { timeoutMs: 300, killGraceMs: 200 });
+    expect(r.timedOut).toBe(true);
+    expect(r.exitCode === null || r.signal !== null).toBe(true);
+    await waitFor(() => processesMatching(marker).length === 0, 'the grandchild to be gone', 5000);
+    expect(processesMatching(marker)).toEqual([]);
+  });
+
+  it('kills the group on abort and says cancelled', async () => {
+    const ac = new AbortController();
+    const p = spawnProcess(node, ['-e', 'setInterval(()=>{},1000)'], { signal: ac.signal, killGraceMs: 200 });
+    setTimeout(() => ac.abort(), 100);
+    const r = await p.result;
+    expect(r.cancelled).toBe(true);
+    expect(r.timedOut).toBe(false);
+  });
+
+  it('escalates to SIGKILL when the group ignores SIGTERM', async () => {
+    const r = await runProcess(node, ['-e', 'process.on("SIGTERM",()=>{});setInterval(()=>{},1000)'], { timeoutMs: 200, killGraceMs: 200 });
+    expect(r.timedOut).toBe(true);
+    expect(r.signal).toBe('SIGKILL');
+  });
+
+  it('streams lines as they come, reads stderr concurrently, and drops oversized lines', async () => {
+    const lines: string[] = [];
+    const oversized: number[] = [];
+    let stderrLines = 0;
+    // 2 MiB of stderr would block a child whose stderr nobody reads.
+    const script = [
+      'process.stderr.write(("e".repeat(1000)+"\\n").repeat(2048));',
+      'process.stdout.write("one\\n");',
+      'process.stdout.write("x".repeat(3000)+"\\n");',
+      'process.stdout.write("tw");process.stdout.write("o\\r\\nthree");',
+    ].join('');
+    const r = await spawnProcess(node, ['-e', script], {
+      maxLineBytes: 1000,
+      onStdoutLine: (l) => lines.push(l),
+      onOversizedLine: (b) => oversized.push(b),
+      onStderrLine: () => (stderrLines += 1),
+    }).result;
+    expect(r.exitCode).toBe(0);
+    expect(lines).toEqual(['one', 'two', 'three']);
+    expect(oversized).toEqual([3000]);
+    expect(stderrLines).toBe(2048);
+  });
+});
