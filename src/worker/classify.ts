@@ -158,6 +158,15 @@ export function classifyHttpError(status: number, body: string, ctx: ClassifyCon
   if (status === 404) return new WorkerFailure('MODEL_NOT_FOUND', message, HINTS.MODEL_NOT_FOUND(ctx), status);
   if (status === 413) return new WorkerFailure('CONTEXT_OVERFLOW', message, HINTS.CONTEXT_OVERFLOW(), status);
   if (status === 408) return new WorkerFailure('TIMEOUT', message, HINTS.UPSTREAM_5XX(), status);
+  // The Logos host proxy answers 502 network_error when it cannot reach the model server itself.
+  if (status === 502 && info.type === 'network_error') {
+    return new WorkerFailure(
+      'NETWORK',
+      info.message || message,
+      'Nothing answered at the route endpoint. Start the model server (LM Studio, Ollama, llama.cpp …) or fix the endpoint: `logos route show <route>`, then `logos route add … --endpoint URL`.',
+      status,
+    );
+  }
   if (status >= 500) return new WorkerFailure('UPSTREAM_5XX', message, HINTS.UPSTREAM_5XX(), status);
   if (status >= 400) {
     if (looksLikeContextOverflow(text)) return new WorkerFailure('CONTEXT_OVERFLOW', message, HINTS.CONTEXT_OVERFLOW(), status);

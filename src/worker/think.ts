@@ -50,7 +50,7 @@ export class ThinkSplitter {
       ) {
         // Possibly the start of a tag cut by the chunk boundary: hold it back.
         this.emit(out, s.slice(textStart, lt));
-        this.pending = ''; this.emit(out, s.slice(lt));
+        this.pending = s.slice(lt);
         return out;
       } else {
         pos = lt + 1;

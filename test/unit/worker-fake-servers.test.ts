@@ -1,0 +1,112 @@
+/** The fake model servers themselves: they must behave like the real servers the worker meets. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { scenarioFromModel, startFakeAnthropic, startFakeOpenAI, type FakeModelServer } from '../fakes/model-servers.js';
+
+let servers: FakeModelServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  servers = [];
+});
+
+async function openai(opts = {}): Promise<FakeModelServer> {
+  const s = await startFakeOpenAI(opts);
+  servers.push(s);
+  return s;
+}
+async function anthropic(opts = {}): Promise<FakeModelServer> {
+  const s = await startFakeAnthropic(opts);
+  servers.push(s);
+  return s;
+}
+
+const chatBody = (model: string, extra: Record<string, unknown> = {}): string =>
+  JSON.stringify({ model, messages: [{ role: 'user', content: 'hi there' }], stream: true, ...extra });
+
+describe('fake OpenAI server', () => {
+  it('lists models in the OpenAI and the LM Studio native shapes', async () => {
+    const s = await openai({ models: ['qwen/qwen3.5-9b', 'other'], loadedModels: ['qwen/qwen3.5-9b'] });
+    expect(s.url).toBe(`http://127.0.0.1:${s.port}/v1`);
+    const list = (await (await fetch(`${s.url}/models`)).json()) as { data: Array<{ id: string }> };
+    expect(list.data.map((m) => m.id)).toEqual(['qwen/qwen3.5-9b', 'other']);
+    const native = (await (await fetch(`http://127.0.0.1:${s.port}/api/v1/models`)).json()) as {
+      models: Array<{ key: string; loaded_instances: unknown[] }>;
+    };
+    expect(native.models.map((m) => [m.key, m.loaded_instances.length])).toEqual([
+      ['qwen/qwen3.5-9b', 1],
+      ['other', 0],
+    ]);
+  });
+
+  it('streams SSE ending in [DONE]; usage chunk only when asked for', async () => {
+    const s = await openai();
+    const plain = await (await fetch(`${s.url}/chat/completions`, { method: 'POST', body: chatBody('m') })).text();
+    expect(plain.endsWith('data: [DONE]\n\n')).toBe(true);
+    expect(plain).not.toContain('"usage"');
+    expect(plain).toContain('"content":"Echo: "');
+    const withUsage = await (
+      await fetch(`${s.url}/chat/completions`, { method: 'POST', body: chatBody('m', { stream_options: { include_usage: true } }) })
+    ).text();
+    expect(withUsage).toContain('"choices":[],"usage":{"prompt_tokens":2,"completion_tokens":3,"total_tokens":5}');
+    expect(s.requests.map((r) => [r.method, r.path, r.scenario])).toEqual([
+      ['POST', '/v1/chat/completions', 'plain'],
+      ['POST', '/v1/chat/completions', 'plain'],
+    ]);
+  });
+
+  it('answers unknown routes like LM Studio: 200 "Unexpected endpoint or method"', async () => {
+    const s = await openai();
+    const res = await fetch(`http://127.0.0.1:${s.port}/chat/completions`, { method: 'POST', body: chatBody('m') });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ error: 'Unexpected endpoint or method. (POST /chat/completions)' });
+  });
+
+  it('requireKey: 401 with the real body unless the bearer key matches', async () => {
+    const s = await openai({ requireKey: 'sk-good-000000' });
+    const bad = await fetch(`${s.url}/models`, { headers: { authorization: 'Bearer sk-bad-1111111111' } });
+    expect(bad.status).toBe(401);
+    expect(await bad.json()).toMatchObject({ error: { code: 'invalid_api_key', type: 'invalid_request_error' } });
+    expect((await fetch(`${s.url}/models`, { headers: { authorization: 'Bearer sk-good-000000' } })).status).toBe(200);
+  });
+
+  it('setScenario changes the server; a scenario model name wins for that request', async () => {
+    const s = await openai();
+    s.setScenario('http-429');
+    expect((await fetch(`${s.url}/chat/completions`, { method: 'POST', body: chatBody('m') })).status).toBe(429);
+    expect((await fetch(`${s.url}/chat/completions`, { method: 'POST', body: chatBody('scenario:plain') })).status).toBe(200);
+  });
+});
+
+describe('fake Anthropic server', () => {
+  it('validates like the real API: anthropic-version, max_tokens, no system role', async () => {
+    const s = await anthropic();
+    const post = (headers: Record<string, string>, body: Record<string, unknown>): Promise<Response> =>
+      fetch(`${s.url}/messages`, { method: 'POST', headers, body: JSON.stringify(body) });
+    const base = { model: 'm', max_tokens: 10, stream: true, messages: [{ role: 'user', content: 'hi' }] };
+    expect((await post({}, base)).status).toBe(400);
+    const v = { 'anthropic-version': '2023-06-01' };
+    const noMax = await post(v, { ...base, max_tokens: undefined });
+    expect(await noMax.json()).toMatchObject({ error: { type: 'invalid_request_error', message: 'max_tokens: Field required' } });
+    expect((await post(v, { ...base, messages: [{ role: 'system', content: 's' }] })).status).toBe(400);
+    const ok = await post(v, base);
+    expect(ok.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const text = await ok.text();
+    expect(text.startsWith('event: message_start\n')).toBe(true);
+    expect(text.endsWith('event: message_stop\ndata: {"type":"message_stop"}\n\n')).toBe(true);
+  });
+
+  it('requireKey checks x-api-key', async () => {
+    const s = await anthropic({ requireKey: 'sk-ant-good' });
+    const res = await fetch(`${s.url}/models`, { headers: { 'x-api-key': 'nope' } });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
+  });
+});
+
+describe('scenarioFromModel', () => {
+  it('parses names and knobs', () => {
+    expect(scenarioFromModel('scenario:stall?stall_after=3&delay_ms=10')).toEqual({ name: 'stall', stallAfter: 3, delayMs: 10 });
+    expect(scenarioFromModel('scenario:plain?reply=Hi%20there')).toEqual({ name: 'plain', reply: 'Hi there' });
+    expect(scenarioFromModel('scenario:nope')).toBeUndefined();
+    expect(scenarioFromModel('qwen/qwen3.5-9b')).toBeUndefined();
+  });
+});
