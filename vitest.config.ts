@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
     globalSetup: ['test/global-setup.ts'],
+    reporters: ['default', './test/summary-reporter.ts'],
     // Integration tests spawn the real CLI, bwrap and fake servers; the machine has 2 cores.
     pool: 'forks',
     maxWorkers: 2,
