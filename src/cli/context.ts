@@ -13,6 +13,7 @@ import { envValue, resolvePaths, type LogosPaths } from '../store/paths.js';
 import { FileRunStore } from '../store/runs-store.js';
 import { Vault } from '../store/vault.js';
 import { join } from 'node:path';
+import { prepareRoute } from './prepare-route.js';
 
 /** Everything a command needs, wired once per process. Built lazily so `--help` and `--version` stay fast. */
 export interface App {
@@ -80,7 +81,17 @@ export function createApp(env: NodeJS.ProcessEnv = process.env): App {
     defaultDriver,
     routeCtx: () => ({ routes, clock: systemClock, logger, discover: (c) => discoverEndpoint(c) }),
     sandboxCtx: () => ({ sandboxes, clock: systemClock, logger, driver }),
-    runCtx: () => ({ routes, sandboxes, runs, clock: systemClock, logger, driver, defaultDriver, hostPid: process.pid }),
+    runCtx: () => ({
+      routes,
+      sandboxes,
+      runs,
+      clock: systemClock,
+      logger,
+      driver,
+      defaultDriver,
+      hostPid: process.pid,
+      beforeDispatch: (route, sandbox) => prepareRoute(app, route, sandbox),
+    }),
   };
   return app;
 }

@@ -20,6 +20,11 @@ export interface RunTaskContext {
   /** The driver used for sandboxes created on demand. */
   defaultDriver: () => DriverKind;
   hostPid: number;
+  /**
+   * Runs before every dispatch, e.g. LM Studio ensure-loaded or re-syncing a
+   * gateway route's credential. Throwing fails the run (it is recorded).
+   */
+  beforeDispatch?: (route: RouteRecord, sandbox: SandboxRecord) => Promise<void>;
 }
 
 export interface RunTaskInput {
@@ -103,6 +108,7 @@ export async function runTask(ctx: RunTaskContext, input: RunTaskInput): Promise
 
   let outcome: DispatchOutcome;
   try {
+    await ctx.beforeDispatch?.(route, sandbox);
     outcome = await dispatchTask(
       { clock: ctx.clock, logger: ctx.logger, driver: ctx.driver(sandbox.driver) },
       {
