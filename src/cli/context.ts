@@ -1,9 +1,17 @@
-import { LocalDriver } from '../adapters/local/driver.js';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { DockerClient } from '../adapters/docker/client.js';
 import { findExecutable } from '../adapters/exec/which.js';
+import { LocalDriver } from '../adapters/local/driver.js';
+import { OpenShellClient, type VersionCacheFile } from '../adapters/openshell/client.js';
+import { OpenShellDriver } from '../adapters/openshell/driver.js';
 import { discoverEndpoint } from '../adapters/providers/discover.js';
 import { systemClock, type Logger } from '../core/context.js';
-import { LogosError } from '../core/errors.js';
-import { emptyRoutes, type RouteContext, type RoutesFile } from '../core/routes.js';
+import { syncRoute, type GatewayRouteContext } from '../core/gateway-routes.js';
+import { DEFAULT_GATEWAY, emptyGateways, type GatewayContext, type GatewaysFile } from '../core/gateways.js';
+import type { CredentialSource } from '../core/ports.js';
+import { emptyRoutes, type RouteContext, type RouteRecord, type RoutesFile } from '../core/routes.js';
 import type { RunTaskContext } from '../core/run-task.js';
 import { emptySandboxes, type DriverKind, type SandboxContext, type SandboxDriver, type SandboxesFile } from '../core/sandboxes.js';
 import { createFileLogger } from '../log/logger.js';
@@ -12,7 +20,6 @@ import { JsonFile } from '../store/json-file.js';
 import { envValue, resolvePaths, type LogosPaths } from '../store/paths.js';
 import { FileRunStore } from '../store/runs-store.js';
 import { Vault } from '../store/vault.js';
-import { join } from 'node:path';
 import { prepareRoute } from './prepare-route.js';
 
 /** Everything a command needs, wired once per process. Built lazily so `--help` and `--version` stay fast. */
@@ -21,14 +28,31 @@ export interface App {
   config: LogosConfig;
   logger: Logger;
   vault: Vault;
+  credentials: CredentialSource;
   routes: JsonFile<RoutesFile>;
   sandboxes: JsonFile<SandboxesFile>;
+  gateways: JsonFile<GatewaysFile>;
   runs: FileRunStore;
   driver(kind: DriverKind): SandboxDriver;
-  defaultDriver(): DriverKind;
+  /** The driver a new sandbox on this route gets: OpenShell for gateway routes, else local. */
+  driverForRoute(route: RouteRecord): DriverKind;
+  /** Whether new routes go to an OpenShell gateway by default (config, or openshell installed). */
+  openshellByDefault(): boolean;
+  openshell(opts?: { dryRun?: (argv: string[]) => void }): OpenShellClient;
+  docker(opts?: { dryRun?: (argv: string[]) => void }): DockerClient;
   routeCtx(): RouteContext;
   sandboxCtx(): SandboxContext;
   runCtx(): RunTaskContext;
+  gatewayCtx(opts?: { dryRun?: (argv: string[]) => void; progress?: (msg: string) => void }): GatewayContext;
+  gatewayRouteCtx(): GatewayRouteContext;
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
 }
 
 export function createApp(env: NodeJS.ProcessEnv = process.env): App {
@@ -36,17 +60,47 @@ export function createApp(env: NodeJS.ProcessEnv = process.env): App {
   const config = readConfig(openConfig(paths));
   const logger = createFileLogger(paths.logFile, { level: envValue('LOGOS_LOG_LEVEL', env) ?? 'debug', source: 'cli' });
   const vault = new Vault(paths);
-  const routes = new JsonFile<RoutesFile>(join(paths.state, 'routes.json'), {
-    empty: emptyRoutes,
-    validate: (v) => !!v && typeof (v as RoutesFile).routes === 'object',
-  });
-  const sandboxes = new JsonFile<SandboxesFile>(join(paths.state, 'sandboxes.json'), {
-    empty: emptySandboxes,
-    validate: (v) => !!v && typeof (v as SandboxesFile).sandboxes === 'object',
-  });
+  const credentials: CredentialSource = { get: (p, e) => vault.get(p, e, env) };
+  const state = <T>(file: string, empty: () => T, key: string) =>
+    new JsonFile<T>(join(paths.state, file), { empty, validate: (v) => !!v && typeof (v as Record<string, unknown>)[key] === 'object' });
+  const routes = state<RoutesFile>('routes.json', emptyRoutes, 'routes');
+  const sandboxes = state<SandboxesFile>('sandboxes.json', emptySandboxes, 'sandboxes');
+  const gateways = state<GatewaysFile>('gateways.json', emptyGateways, 'gateways');
+  const versionCache = state<VersionCacheFile>('openshell-version.json', () => ({ entries: {} }), 'entries');
   const runs = new FileRunStore(join(paths.state, 'runs'));
-  let local: LocalDriver | undefined;
   const workerFile = envValue('LOGOS_WORKER_FILE', env) ?? (config.workerFile || undefined);
+  const pathEnv = env.PATH;
+
+  const openshell = (opts: { dryRun?: (argv: string[]) => void } = {}): OpenShellClient =>
+    new OpenShellClient({
+      binary: config.binaries.openshell,
+      logger,
+      versionCache,
+      defaultGateway: DEFAULT_GATEWAY,
+      ...(pathEnv ? { pathEnv } : {}),
+      ...(opts.dryRun ? { dryRun: opts.dryRun } : {}),
+    });
+  const docker = (opts: { dryRun?: (argv: string[]) => void } = {}): DockerClient =>
+    new DockerClient({ binary: config.binaries.docker, logger, ...(pathEnv ? { pathEnv } : {}), ...(opts.dryRun ? { dryRun: opts.dryRun } : {}) });
+  let sharedOpenshell: OpenShellClient | undefined;
+  const os = (): OpenShellClient => (sharedOpenshell ??= openshell());
+
+  const gatewayRouteCtx = (): GatewayRouteContext => ({
+    routes,
+    openshell: os(),
+    credentials,
+    clock: systemClock,
+    logger,
+    gatewayIsLocal: async (gw) => {
+      const rec = (await gateways.read()).gateways[gw];
+      if (rec) return rec.kind === 'local';
+      const listed = (await os().gatewayList().catch(() => [])).find((g) => g.name === gw);
+      return listed ? listed.type === 'local' : false;
+    },
+  });
+
+  let local: LocalDriver | undefined;
+  let remote: OpenShellDriver | undefined;
   const driver = (kind: DriverKind): SandboxDriver => {
     if (kind === 'local') {
       local ??= new LocalDriver({
@@ -54,31 +108,44 @@ export function createApp(env: NodeJS.ProcessEnv = process.env): App {
         runtimeDir: paths.runtime,
         bwrap: config.binaries.bwrap,
         nodePath: config.binaries.node,
-        credentials: { get: (p, e) => vault.get(p, e, env) },
+        credentials,
         logger,
-        ...(env.PATH ? { pathEnv: env.PATH } : {}),
+        ...(pathEnv ? { pathEnv } : {}),
         ...(workerFile ? { workerFile } : {}),
       });
       return local;
     }
-    throw new LogosError('OPENSHELL_MISSING', 'The OpenShell driver is not available in this version of Logos.', {
-      hint: 'Use the local driver: `logos sandbox create <name> --driver local`.',
+    remote ??= new OpenShellDriver({
+      openshell: os(),
+      logger,
+      ...(workerFile ? { workerFile } : {}),
+      // Stale keys and base URLs inside gateways broke dispatch: re-push before every spawn.
+      syncRoute: (route) => syncRoute(gatewayRouteCtx(), route),
     });
+    return remote;
   };
-  const defaultDriver = (): DriverKind => {
-    if (config.defaultDriver === 'local' || config.defaultDriver === 'openshell') return config.defaultDriver;
-    return findExecutable(config.binaries.openshell, env.PATH) ? 'openshell' : 'local';
+  const openshellByDefault = (): boolean => {
+    if (config.defaultDriver === 'local') return false;
+    if (config.defaultDriver === 'openshell') return true;
+    return !!findExecutable(config.binaries.openshell, pathEnv);
   };
+  const driverForRoute = (route: RouteRecord): DriverKind => (route.gateway ? 'openshell' : 'local');
+
   const app: App = {
     paths,
     config,
     logger,
     vault,
+    credentials,
     routes,
     sandboxes,
+    gateways,
     runs,
     driver,
-    defaultDriver,
+    driverForRoute,
+    openshellByDefault,
+    openshell,
+    docker,
     routeCtx: () => ({ routes, clock: systemClock, logger, discover: (c) => discoverEndpoint(c) }),
     sandboxCtx: () => ({ sandboxes, clock: systemClock, logger, driver }),
     runCtx: () => ({
@@ -88,10 +155,25 @@ export function createApp(env: NodeJS.ProcessEnv = process.env): App {
       clock: systemClock,
       logger,
       driver,
-      defaultDriver,
+      defaultDriver: driverForRoute,
       hostPid: process.pid,
       beforeDispatch: (route, sandbox) => prepareRoute(app, route, sandbox),
     }),
+    gatewayCtx: (opts = {}) => ({
+      gateways,
+      openshell: opts.dryRun ? openshell({ dryRun: opts.dryRun }) : os(),
+      docker: docker(opts.dryRun ? { dryRun: opts.dryRun } : {}),
+      clock: systemClock,
+      logger,
+      supervisorDir: (gw) => join(paths.data, 'gateways', gw),
+      fileExists: (p) => existsSync(p),
+      portFree,
+      portRange: config.gatewayPortRange,
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      ...(opts.progress ? { progress: opts.progress } : {}),
+      ...(opts.dryRun ? { dryRun: true } : {}),
+    }),
+    gatewayRouteCtx,
   };
   return app;
 }

@@ -6,6 +6,8 @@ import { colors, processIo, type Io } from './io.js';
 import { registerCreds } from './commands/creds.js';
 import { registerDebug } from './commands/debug.js';
 import { registerDemo } from './commands/demo.js';
+import { registerGateway } from './commands/gateway.js';
+import { registerProviders } from './commands/providers.js';
 import { registerRoute } from './commands/route.js';
 import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
@@ -61,6 +63,8 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 not found, 4 conflict, 5 environment,
   registerDemo(program, env);
   registerRoute(program, env);
   registerSandbox(program, env);
+  registerGateway(program, env);
+  registerProviders(program, env);
   registerCreds(program, env);
   registerRuns(program, env);
   registerDebug(program, env);

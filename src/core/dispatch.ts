@@ -51,7 +51,7 @@ export interface DispatchContext {
 /** How long to wait for the process after its stdout closed without a result. */
 const DISCONNECT_GRACE_MS = 500;
 
-export function buildTask(input: Omit<DispatchInput, 'timeoutMs' | 'signal' | 'onFrame'> & { deadlineMs: number }): TaskInput {
+export function buildTask(input: Omit<DispatchInput, 'timeoutMs' | 'signal' | 'onFrame'> & { deadlineMs: number; baseUrl: string }): TaskInput {
   const task: TaskInput = {
     v: 1,
     type: 'task',
@@ -62,7 +62,7 @@ export function buildTask(input: Omit<DispatchInput, 'timeoutMs' | 'signal' | 'o
       model: input.route.model,
       api: input.route.api,
       // The worker never sees the real endpoint or key: the driver's proxy (or OpenShell's router) adds them.
-      base_url: 'http://inference.local/v1',
+      base_url: input.baseUrl,
     },
     messages: input.messages,
     deadline_ms: input.deadlineMs,
@@ -86,7 +86,7 @@ export function encodeTask(task: TaskInput): string {
 
 export async function dispatchTask(ctx: DispatchContext, input: DispatchInput): Promise<DispatchOutcome> {
   const log = ctx.logger.child({ task_id: input.taskId, sandbox: input.sandbox.name, route: input.route.name });
-  const task = buildTask({ ...input, deadlineMs: input.timeoutMs });
+  const task = buildTask({ ...input, deadlineMs: input.timeoutMs, baseUrl: ctx.driver.inferenceBaseUrl });
   const taskJson = encodeTask(task); // refuses oversized tasks before anything is spawned
   const started = ctx.clock.now().getTime();
   const stats: DispatchStats = { frames: 0, malformed: 0, oversized: 0, afterResult: 0 };

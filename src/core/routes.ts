@@ -4,6 +4,7 @@ import { sanitizeModelId, validateModelId, validateRouteName } from './names.js'
 import type { Records } from './ports.js';
 import type { RouteApi } from './protocol.js';
 import { getProvider, normalizeEndpoint, parseProviderModel } from './providers.js';
+import { workspaceNameFor } from './gateway-routes.js';
 
 /**
  * A model route pins one provider + model (+ endpoint). Sandboxes are bound to
@@ -54,6 +55,8 @@ export interface AddRouteInput {
   demo?: boolean;
   /** Replace an existing route with the same name instead of failing. */
   replace?: boolean;
+  /** Put the route on this OpenShell gateway (as its own workspace); it starts as provisioning. */
+  gateway?: string;
 }
 
 export interface AddRouteResult {
@@ -107,6 +110,10 @@ export async function addRoute(ctx: RouteContext, input: AddRouteInput): Promise
     status: 'ready',
   };
   if (input.demo) route.demo = true;
+  if (input.gateway) {
+    route.gateway = input.gateway;
+    route.status = 'provisioning';
+  }
 
   const isDefault = await ctx.routes.update((file) => {
     const existing = file.routes[name];
@@ -119,6 +126,15 @@ export async function addRoute(ctx: RouteContext, input: AddRouteInput): Promise
       });
     }
     if (existing) route.created_at = existing.created_at;
+    if (route.gateway) {
+      // Unique and stable: keep the workspace a re-added route had, else derive a free one.
+      const taken = new Set(
+        Object.values(file.routes)
+          .filter((r) => r.name !== name && r.gateway === route.gateway && r.workspace)
+          .map((r) => r.workspace as string),
+      );
+      route.workspace = existing?.gateway === route.gateway && existing.workspace ? existing.workspace : workspaceNameFor(name, taken);
+    }
     file.routes[name] = route;
     // The first route becomes the default; a demo route never does on its own (its server is gone after the demo).
     if (input.makeDefault || (!input.demo && (!file.default || !file.routes[file.default]))) file.default = name;

@@ -17,8 +17,8 @@ export interface RunTaskContext {
   clock: Clock;
   logger: Logger;
   driver: (kind: DriverKind) => SandboxDriver;
-  /** The driver used for sandboxes created on demand. */
-  defaultDriver: () => DriverKind;
+  /** The driver for a sandbox created on demand for this route. */
+  defaultDriver: (route: RouteRecord) => DriverKind;
   hostPid: number;
   /**
    * Runs before every dispatch, e.g. LM Studio ensure-loaded or re-syncing a
@@ -74,7 +74,7 @@ async function pickSandbox(ctx: RunTaskContext, input: RunTaskInput): Promise<{ 
       hint: 'Pass --sandbox explicitly.',
     });
   }
-  const sandbox = await createSandbox(ctx, { name: route.name, driver: ctx.defaultDriver(), route });
+  const sandbox = await createSandbox(ctx, { name: route.name, driver: ctx.defaultDriver(route), route });
   return { sandbox, route };
 }
 

@@ -61,6 +61,8 @@ export interface RunningExec {
 
 export interface SandboxDriver {
   readonly kind: DriverKind;
+  /** Where the worker finds the model inside this kind of sandbox. */
+  readonly inferenceBaseUrl: string;
   /** Check the driver can work here (binaries present); throws with an install hint. */
   preflight(): Promise<void>;
   create(rec: SandboxRecord, route: RouteRecord): Promise<SandboxRecord>;

@@ -95,6 +95,16 @@ export interface FakeServerOptions {
   models?: string[];
   /** LM Studio native list: models with a loaded instance (default: all of `models`). */
   loadedModels?: string[];
+  /**
+   * The OpenAI server's native API: 'lmstudio' (default: `GET /api/v1/models`,
+   * `POST /api/v1/models/load`), 'ollama' (`GET /api/tags`; other unknown paths 404
+   * "404 page not found") or 'none' (LM Studio before 0.4, or one that answers a
+   * stale key: every unknown path, /api/v1/models included, gets the 200
+   * "Unexpected endpoint or method").
+   */
+  nativeApi?: 'lmstudio' | 'ollama' | 'none';
+  /** Delay before answering model-list requests (ms), so concurrent callers overlap. */
+  listDelayMs?: number;
 }
 
 export interface RecordedRequest {
@@ -113,6 +123,8 @@ export interface FakeModelServer {
   url: string;
   port: number;
   requests: RecordedRequest[];
+  /** LM Studio native API: keys that have a loaded instance now (`POST /api/v1/models/load` adds one). */
+  loaded: Set<string>;
   setScenario(s: ScenarioInput): void;
   close(): Promise<void>;
 }
@@ -598,12 +610,44 @@ async function startFake(flavor: Flavor, opts: FakeServerOptions): Promise<FakeM
       return;
     }
 
+    const isList = method === 'GET' && (pathname === '/v1/models' || pathname === '/api/v1/models' || pathname === '/api/tags');
+    if (isList && opts.listDelayMs) await sleep(opts.listDelayMs);
+
     if (flavor === 'openai') {
+      const native = opts.nativeApi ?? 'lmstudio';
       if (method === 'GET' && pathname === '/v1/models') {
         sendJson(res, 200, { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'organization_owner' })) });
         return;
       }
-      if (method === 'GET' && pathname === '/api/v1/models') {
+      if (native === 'ollama' && method === 'GET' && pathname === '/api/tags') {
+        sendJson(res, 200, {
+          models: models.map((name) => ({
+            name,
+            model: name,
+            modified_at: '2025-05-01T10:00:00.000000000Z',
+            size: 2_019_393_189,
+            digest: 'a80c4f17acd55265feec403c7aef86be0c25983ab279d83f3bcd3abbcb5b8b72',
+            details: { parent_model: '', format: 'gguf', family: 'llama', families: ['llama'], parameter_size: '3.2B', quantization_level: 'Q4_K_M' },
+          })),
+        });
+        return;
+      }
+      if (native === 'ollama' && !(method === 'POST' && pathname === '/v1/chat/completions')) {
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end('404 page not found');
+        return;
+      }
+      if (native === 'lmstudio' && method === 'POST' && pathname === '/api/v1/models/load') {
+        const key = (body as { model?: unknown } | undefined)?.model;
+        if (typeof key !== 'string' || !models.includes(key)) {
+          sendJson(res, 404, { error: { message: `Model "${String(key)}" not found. Download it with \`lms get\`.`, type: 'model_not_found' } });
+          return;
+        }
+        loaded.add(key);
+        sendJson(res, 200, { type: 'llm', instance_id: key, load_time_seconds: 0.01, status: 'loaded' });
+        return;
+      }
+      if (native === 'lmstudio' && method === 'GET' && pathname === '/api/v1/models') {
         sendJson(res, 200, {
           models: models.map((key) => ({
             type: 'llm',
@@ -709,6 +753,7 @@ async function startFake(flavor: Flavor, opts: FakeServerOptions): Promise<FakeM
     url: `http://127.0.0.1:${port}/v1`,
     port,
     requests,
+    loaded,
     setScenario(s: ScenarioInput): void {
       serverScenario = toScenario(s);
     },
@@ -721,7 +766,7 @@ async function startFake(flavor: Flavor, opts: FakeServerOptions): Promise<FakeM
   };
 }
 
-/** An OpenAI-compatible server (chat completions SSE, /v1/models, LM Studio's /api/v1/models). */
+/** An OpenAI-compatible server (chat completions SSE, /v1/models, LM Studio's /api/v1/models and /api/v1/models/load, or Ollama's /api/tags). */
 export function startFakeOpenAI(opts: FakeServerOptions = {}): Promise<FakeModelServer> {
   return startFake('openai', opts);
 }

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeHome, type Home } from '../helpers/logos.js';
@@ -130,10 +130,13 @@ describe('logos creds', () => {
     expect(l.stdout).not.toContain(canary);
     const empty = await home.run(['creds', 'set', 'openai', '--key-stdin', '--json'], { input: '\n' });
     expect(empty.code).toBe(2);
+    // a multi-line credential is kept intact (only the trailing newline goes) and never echoed
     const two = await home.run(['creds', 'set', 'openai', '--key-stdin', '--json'], { input: `${canary}\nsecond-line-secret\n` });
-    expect(two.code).toBe(2);
+    expect(two.code).toBe(0);
     expect(two.stdout).not.toContain(canary);
     expect(two.stdout).not.toContain('second-line-secret');
+    const stored = JSON.parse(readFileSync(join(home.env.LOGOS_HOME as string, 'config', 'credentials', 'credentials.json'), 'utf8'));
+    expect(stored.keys.openai.value).toBe(`${canary}\nsecond-line-secret`);
   });
 
   it('refuses to use a credentials file readable by others, and fix-permissions repairs it', async () => {

@@ -41,6 +41,8 @@ export const BWRAP_INSTALL_HINT =
 
 export class LocalDriver implements SandboxDriver {
   readonly kind = 'local' as const;
+  /** The proxy socket is bound in; the host name is only for the request line. */
+  readonly inferenceBaseUrl = 'http://inference.local/v1';
 
   constructor(private readonly opts: LocalDriverOptions) {}
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { LogosError } from '../../core/errors.js';
+import { syncRoute } from '../../core/gateway-routes.js';
 import { getProvider, providerKeyEnvs } from '../../core/providers.js';
 import { maskSecret } from '../../core/redact.js';
 import { colors, printJson, printLine, promptSecret, readAllStdin, table } from '../io.js';
@@ -38,17 +39,34 @@ There is no --key option on purpose: keys on a command line end up in ps and she
           throw new LogosError('CANCELLED', 'Cancelled; nothing was stored.');
         });
       }
-      // Strip the trailing newline of `echo`/files and surrounding blanks, keep everything else intact.
+      // Strip the trailing newline of `echo`/files and surrounding blanks; keep everything
+      // else intact (some credentials are multi-line, e.g. service-account JSON).
       key = key.replace(/^\s+|\s+$/g, '');
-      if (/[\r\n]/.test(key)) {
-        throw new LogosError('INVALID_ARGUMENT', 'The key has a line break inside it; nothing was stored.', {
-          hint: 'Give exactly one key on stdin, e.g. `printf %s "$KEY" | logos creds set openai --key-stdin`.',
-        });
-      }
       await a.vault.set(provider.id, key);
       a.logger.info('credential stored', { provider: provider.id });
-      if (opts.json) printJson(env.io, { ok: true, provider: provider.id, masked: maskSecret(key) });
-      else printLine(env.io, `${colors(env.io).green('✓')} Stored the ${provider.label} key (${maskSecret(key)})`);
+      // Gateways keep their own copy of the key: push the new one into every route that uses it.
+      const onGateways = Object.values((await a.routes.read()).routes).filter((r) => r.provider === provider.id && r.gateway);
+      const synced: string[] = [];
+      const failed: Array<{ route: string; error: ReturnType<LogosError['toJSON']> }> = [];
+      for (const r of onGateways) {
+        try {
+          await syncRoute(a.gatewayRouteCtx(), r);
+          synced.push(r.name);
+        } catch (err) {
+          const e = err instanceof LogosError ? err : new LogosError('INTERNAL', String(err));
+          failed.push({ route: r.name, error: e.toJSON() });
+        }
+      }
+      if (failed.length > 0) env.exitCode = 1;
+      if (opts.json) {
+        printJson(env.io, { ok: failed.length === 0, provider: provider.id, masked: maskSecret(key), synced_routes: synced, failed_routes: failed });
+        return;
+      }
+      printLine(env.io, `${colors(env.io).green('✓')} Stored the ${provider.label} key (${maskSecret(key)})`);
+      if (synced.length) printLine(env.io, `${colors(env.io).green('✓')} Pushed it to route${synced.length > 1 ? 's' : ''} ${synced.join(', ')}`);
+      for (const f of failed) {
+        env.io.err.write(`${colors(env.io, 'err').red('✗')} Route ${f.route} still has the old key: ${f.error.message}\n  Retry with \`logos route sync ${f.route}\`.\n`);
+      }
     });
 
   creds

@@ -2,7 +2,10 @@ import type { Command } from 'commander';
 import { LogosError } from '../../core/errors.js';
 import { parseDuration } from '../../core/names.js';
 import { addRoute, getRoute, listRoutes, removeRoute, setDefaultRoute } from '../../core/routes.js';
-import { sandboxesUsingRoute } from '../../core/sandboxes.js';
+import { deleteSandbox, sandboxesUsingRoute } from '../../core/sandboxes.js';
+import { provisionRoute, syncRoute, unprovisionRoute } from '../../core/gateway-routes.js';
+import { DEFAULT_GATEWAY, gatewayUp } from '../../core/gateways.js';
+import type { App } from '../context.js';
 import { providerIds } from '../../core/providers.js';
 import { colors, printJson, printLine, table } from '../io.js';
 import type { CommandEnv } from '../main.js';
@@ -14,12 +17,14 @@ export function registerRoute(program: Command, env: CommandEnv): void {
 
   route
     .command('add')
-    .description('Add a model route')
+    .description('Add a model route (on an OpenShell gateway as its own workspace, or local)')
     .argument('<provider/model>', 'e.g. lmstudio/qwen/qwen3.5-9b, ollama/llama3.2, openai/gpt-4o-mini')
     .option('-e, --endpoint <url>', 'base URL with /v1 (local servers are found on their usual ports when omitted)')
     .option('-n, --name <name>', 'route name (default: the sanitised model id)')
     .option('-d, --default', 'make it the default route')
     .option('--timeout <duration>', 'per-request upstream timeout (default 600s, long enough for reasoning models)')
+    .option('-g, --gateway <name>', `OpenShell gateway for the route (default when openshell is installed: "${DEFAULT_GATEWAY}", started on demand)`)
+    .option('--no-gateway', 'keep the route local (bubblewrap sandboxes only), even when openshell is installed')
     .option('--json', 'print the route as JSON')
     .addHelpText(
       'after',
@@ -27,25 +32,79 @@ export function registerRoute(program: Command, env: CommandEnv): void {
 Examples:
   $ logos route add lmstudio/qwen/qwen3.5-9b --default
   $ logos route add ollama/llama3.2 --endpoint http://127.0.0.1:11434/v1
-  $ logos route add custom/my-model --endpoint http://10.0.0.5:8000/v1 --name lab`,
+  $ logos route add openai/gpt-4o-mini --gateway lab
+  $ logos route add custom/my-model --endpoint http://10.0.0.5:8000/v1 --name lab-model --no-gateway
+
+On a gateway the route is an OpenShell workspace with its own provider and inference route,
+so one gateway serves many models. A local server's 127.0.0.1 endpoint is given to a local
+gateway as host.openshell.internal.`,
     )
-    .action(async (spec: string, opts: JsonOpt & { endpoint?: string; name?: string; default?: boolean; timeout?: string }) => {
+    .action(async (spec: string, opts: JsonOpt & { endpoint?: string; name?: string; default?: boolean; timeout?: string; gateway?: string | false }) => {
       setJson(env, opts);
       const a = await app(env);
+      const gateway = opts.gateway === false ? undefined : (opts.gateway ?? (a.openshellByDefault() ? DEFAULT_GATEWAY : undefined));
+      const ce = colors(env.io, 'err');
+      const progress = !opts.json && env.io.errTTY ? (m: string) => env.io.err.write(`${ce.dim('•')} ${m}\n`) : undefined;
+      if (gateway) await ensureGateway(a, gateway, progress);
       const res = await addRoute(a.routeCtx(), {
         spec,
         ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
         ...(opts.name ? { name: opts.name } : {}),
         ...(opts.default ? { makeDefault: true } : {}),
         ...(opts.timeout ? { timeoutSec: Math.ceil(parseDuration(opts.timeout) / 1000) } : {}),
+        ...(gateway ? { gateway } : {}),
       });
+      let routeRec = res.route;
+      if (gateway) {
+        progress?.(`Provisioning workspace ${routeRec.workspace} on gateway ${gateway}`);
+        routeRec = await provisionRoute(a.gatewayRouteCtx(), routeRec);
+      }
       if (opts.json) {
-        printJson(env.io, { ok: true, route: res.route, default: res.isDefault, endpoint_source: res.endpointSource, ...(res.warning ? { warning: res.warning } : {}) });
+        printJson(env.io, { ok: true, route: routeRec, default: res.isDefault, endpoint_source: res.endpointSource, ...(res.warning ? { warning: res.warning } : {}) });
         return;
       }
       const c = colors(env.io);
-      printLine(env.io, `${c.green('✓')} Route ${c.bold(res.route.name)} → ${res.route.provider}/${res.route.model} at ${res.route.endpoint}${res.isDefault ? ' (default)' : ''}`);
+      const where = routeRec.gateway ? ` on gateway ${routeRec.gateway} (workspace ${routeRec.workspace})` : '';
+      printLine(env.io, `${c.green('✓')} Route ${c.bold(routeRec.name)} → ${routeRec.provider}/${routeRec.model} at ${routeRec.endpoint}${where}${res.isDefault ? ' (default)' : ''}`);
       if (res.warning) env.io.err.write(`${colors(env.io, 'err').yellow('!')} ${res.warning}\n`);
+    });
+
+  route
+    .command('sync')
+    .description("Re-push a gateway route's credential and base URL into its workspace")
+    .argument('[name]', 'route name')
+    .option('--all', 'every route on a gateway')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nRuns by itself before every OpenShell sandbox spawn and after `logos creds set`.\n\nExamples:\n  $ logos route sync qwen-qwen3-5-9b\n  $ logos route sync --all')
+    .action(async (name: string | undefined, opts: JsonOpt & { all?: boolean }) => {
+      setJson(env, opts);
+      const a = await app(env);
+      if (!name && !opts.all) throw new LogosError('USAGE', 'Name a route or pass --all.', { hint: 'e.g. `logos route sync --all`.' });
+      const targets = name ? [await getRoute(a.routeCtx(), name)] : (await listRoutes(a.routeCtx())).routes.filter((r) => r.gateway);
+      const results: Array<{ route: string; ok: boolean; skipped?: string; error?: ReturnType<LogosError['toJSON']> }> = [];
+      for (const r of targets) {
+        if (!r.gateway) {
+          results.push({ route: r.name, ok: true, skipped: 'local route: the key is added by the host proxy at each run' });
+          continue;
+        }
+        try {
+          await syncRoute(a.gatewayRouteCtx(), r);
+          results.push({ route: r.name, ok: true });
+        } catch (err) {
+          if (!(err instanceof LogosError) || targets.length === 1) throw err;
+          results.push({ route: r.name, ok: false, error: err.toJSON() });
+        }
+      }
+      if (results.some((x) => !x.ok)) env.exitCode = 1;
+      if (opts.json) {
+        printJson(env.io, { ok: results.every((x) => x.ok), results });
+        return;
+      }
+      const c = colors(env.io);
+      if (results.length === 0) printLine(env.io, 'No routes on a gateway.');
+      for (const x of results) {
+        printLine(env.io, x.ok ? `${c.green('✓')} ${x.route}${x.skipped ? ` (${x.skipped})` : ' synced'}` : `${c.red('✗')} ${x.route}: ${x.error?.message}`);
+      }
     });
 
   route
@@ -67,8 +126,8 @@ Examples:
       printLine(
         env.io,
         table(
-          routes.map((r) => [`${r.name === def ? '* ' : '  '}${r.name}`, `${r.provider}/${r.model}`, r.endpoint, r.status, r.demo ? 'demo' : '']),
-          ['  NAME', 'MODEL', 'ENDPOINT', 'STATUS', ''],
+          routes.map((r) => [`${r.name === def ? '* ' : '  '}${r.name}`, `${r.provider}/${r.model}`, r.endpoint, r.gateway ?? '-', r.status, r.demo ? 'demo' : '']),
+          ['  NAME', 'MODEL', 'ENDPOINT', 'GATEWAY', 'STATUS', ''],
         ).trimEnd(),
       );
     });
@@ -96,6 +155,7 @@ Examples:
         ['Endpoint', r.endpoint],
         ['Timeout', `${r.timeout_sec}s`],
         ['Status', r.status + (r.status_detail ? ` (${r.status_detail})` : '')],
+        ['Gateway', r.gateway ? `${r.gateway} (workspace ${r.workspace})` : 'none (local sandboxes only)'],
         ['Created', r.created_at],
         ['Sandboxes', used.length ? used.join(', ') : '-'],
       ];
@@ -105,17 +165,22 @@ Examples:
 
   route
     .command('remove')
-    .description('Remove a route')
+    .description('Remove a route (and its workspace on the gateway)')
     .argument('<name>')
-    .option('--force', 'remove even while sandboxes use it')
+    .option('--force', 'also delete the sandboxes that use it')
     .option('--json', 'print JSON')
     .action(async (name: string, opts: JsonOpt & { force?: boolean }) => {
       setJson(env, opts);
       const a = await app(env);
+      const r = await getRoute(a.routeCtx(), name);
       const used = await sandboxesUsingRoute(a.sandboxCtx(), name);
-      const removed = await removeRoute(a.routeCtx(), name, used, !!opts.force);
-      if (opts.json) printJson(env.io, { ok: true, removed: removed.name });
-      else printLine(env.io, `${colors(env.io).green('✓')} Removed route ${removed.name}`);
+      if (used.length > 0 && !opts.force) await removeRoute(a.routeCtx(), name, used, false); // throws IN_USE with the hint
+      for (const sb of used) await deleteSandbox(a.sandboxCtx(), sb);
+      // Remote first: if the gateway cannot be reached the local record stays (marked error) to retry later.
+      if (r.gateway) await unprovisionRoute(a.gatewayRouteCtx(), r);
+      const removed = await removeRoute(a.routeCtx(), name, [], true);
+      if (opts.json) printJson(env.io, { ok: true, removed: removed.name, deleted_sandboxes: used });
+      else printLine(env.io, `${colors(env.io).green('✓')} Removed route ${removed.name}${used.length ? ` and sandbox${used.length > 1 ? 'es' : ''} ${used.join(', ')}` : ''}`);
     });
 
   route
@@ -134,4 +199,19 @@ Examples:
   route.action(() => {
     throw new LogosError('USAGE', 'Missing subcommand.', { hint: 'Try `logos route list` or `logos route --help`.' });
   });
+}
+
+/** The gateway must exist; the default local one is started on demand. */
+async function ensureGateway(a: App, name: string, progress?: (m: string) => void): Promise<void> {
+  const rec = (await a.gateways.read()).gateways[name];
+  if (rec && rec.state !== 'down') return;
+  const known = (await a.openshell().gatewayList()).some((g) => g.name === name);
+  if (known && !rec) return;
+  if (name !== DEFAULT_GATEWAY && !rec?.managed) {
+    throw new LogosError('NOT_FOUND', `No gateway named '${name}'.`, {
+      hint: `Start a local one with \`logos gateway up ${name}\` or register one with \`logos gateway add <endpoint> --name ${name}\`.`,
+    });
+  }
+  progress?.(`Starting the local gateway ${name}`);
+  await gatewayUp(a.gatewayCtx(progress ? { progress } : {}), { name });
 }

@@ -18,7 +18,7 @@ export function registerSandbox(program: Command, env: CommandEnv): void {
   sb.command('create')
     .description('Create a sandbox')
     .argument('<name>', 'lowercase letters, digits, "-" and "."')
-    .option('--driver <driver>', 'local (bubblewrap) or openshell (default: openshell when installed, else local)')
+    .option('--driver <driver>', 'local (bubblewrap) or openshell (default: openshell for routes on a gateway, else local)')
     .option('-r, --route <route>', 'model route (default: the default route); fixed for the sandbox\'s life')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  $ logos sandbox create work\n  $ logos sandbox create review --driver local --route qwen-qwen3-5-9b')
@@ -26,7 +26,7 @@ export function registerSandbox(program: Command, env: CommandEnv): void {
       setJson(env, opts);
       const a = await app(env);
       const route = await resolveRoute(a.routeCtx(), opts.route);
-      const rec = await createSandbox(a.sandboxCtx(), { name, driver: parseDriver(opts.driver) ?? a.defaultDriver(), route });
+      const rec = await createSandbox(a.sandboxCtx(), { name, driver: parseDriver(opts.driver) ?? a.driverForRoute(route), route });
       if (opts.json) printJson(env.io, { ok: true, sandbox: rec });
       else printLine(env.io, `${colors(env.io).green('✓')} Sandbox ${rec.name} (${rec.driver}, route ${rec.route})${rec.dir ? ` at ${rec.dir}` : ''}`);
     });

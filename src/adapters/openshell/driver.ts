@@ -1,0 +1,206 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '../../core/context.js';
+import { LogosError } from '../../core/errors.js';
+import type { OpenShell, OsTarget } from '../../core/openshell.js';
+import type { RouteRecord } from '../../core/routes.js';
+import type { ExecOutcome, ExecRequest, RunningExec, SandboxDriver, SandboxRecord, SandboxStatus } from '../../core/sandboxes.js';
+import { defaultWorkerFile } from '../local/driver.js';
+
+/**
+ * Sandboxes on an OpenShell gateway. A sandbox lives in its route's workspace
+ * (which fixes its model), keeps `sleep infinity` as its main process, and gets
+ * the worker bundle uploaded; each task is one `sandbox exec` of the worker with
+ * the task on stdin. The worker reaches the model at https://inference.local/v1.
+ */
+
+export const WORKER_PATH_IN_SANDBOX = '/sandbox/.logos/worker.mjs';
+export const WORKER_LOG_IN_SANDBOX = '/sandbox/.logos/worker.jsonl';
+/** The same file, relative to the exec working directory (the sandbox workdir, /sandbox). */
+const WORKER_LOG_RELATIVE = '.logos/worker.jsonl';
+/** OpenShell's community base image: Node 22, python3, user sandbox, workdir /sandbox. */
+export const DEFAULT_SANDBOX_IMAGE = 'base';
+
+export interface OpenShellDriverOptions {
+  openshell: OpenShell;
+  logger: Logger;
+  /** Sandbox policy file (OpenShell schema v1). */
+  policyFile?: string;
+  image?: string;
+  workerFile?: string;
+  /** Re-push the route's credential and base URL before every spawn. */
+  syncRoute?: (route: RouteRecord) => Promise<void>;
+}
+
+export function defaultPolicyFile(): string {
+  return fileURLToPath(new URL('../../../policies/default.yaml', import.meta.url));
+}
+
+function targetOf(rec: SandboxRecord): OsTarget {
+  if (!rec.gateway || !rec.workspace) {
+    throw new LogosError('SANDBOX_UNAVAILABLE', `Sandbox '${rec.name}' has no gateway/workspace in its record.`, {
+      hint: `Recreate it: \`logos sandbox delete ${rec.name}\` then \`logos sandbox create ${rec.name} --driver openshell\`.`,
+    });
+  }
+  return { gateway: rec.gateway, workspace: rec.workspace };
+}
+
+export class OpenShellDriver implements SandboxDriver {
+  readonly kind = 'openshell' as const;
+  readonly inferenceBaseUrl = 'https://inference.local/v1';
+
+  constructor(private readonly opts: OpenShellDriverOptions) {}
+
+  async preflight(): Promise<void> {
+    await this.opts.openshell.requireWorkspaces();
+  }
+
+  private workerFile(): string {
+    const f = this.opts.workerFile ?? defaultWorkerFile();
+    if (!existsSync(f)) throw new LogosError('INTERNAL', `The worker bundle is missing (${f}).`, { hint: 'Build Logos first: `npm run build`.' });
+    return f;
+  }
+
+  async create(rec: SandboxRecord, route: RouteRecord): Promise<SandboxRecord> {
+    if (!route.gateway || !route.workspace) {
+      throw new LogosError('INVALID_ARGUMENT', `Route '${route.name}' is not on an OpenShell gateway, so it cannot back an OpenShell sandbox.`, {
+        hint: `Use \`--driver local\`, or add the route on a gateway: \`logos route add ${route.provider}/${route.model} --gateway <name> --name <new-name>\`.`,
+      });
+    }
+    if (route.status !== 'ready') {
+      throw new LogosError('ROUTE_NOT_READY', `Route '${route.name}' is ${route.status}${route.status_detail ? ` (${route.status_detail})` : ''}.`, {
+        hint: `Run \`logos route sync ${route.name}\` first.`,
+      });
+    }
+    const t: OsTarget = { gateway: route.gateway, workspace: route.workspace };
+    await this.opts.syncRoute?.(route);
+    const out: SandboxRecord = { ...rec, gateway: t.gateway, workspace: t.workspace as string };
+    const os = this.opts.openshell;
+    const workerFile = this.workerFile();
+    // A duplicate create fails or hangs: look first, and adopt a Ready sandbox of the same name.
+    const existing = await os.sandboxGet(t, rec.name);
+    if (existing) {
+      if (existing.phase !== 'Ready') {
+        throw new LogosError('ALREADY_EXISTS', `Sandbox '${rec.name}' already exists on gateway '${t.gateway}' in phase ${existing.phase}.`, {
+          hint: `Delete it with \`openshell -g ${t.gateway} --workspace ${t.workspace} sandbox delete ${rec.name}\`, or pick another name.`,
+        });
+      }
+      this.opts.logger.info('adopting existing sandbox', { sandbox: rec.name, gateway: t.gateway, workspace: t.workspace });
+    } else {
+      try {
+        await os.sandboxCreate(t, {
+          name: rec.name,
+          from: this.opts.image ?? DEFAULT_SANDBOX_IMAGE,
+          policyFile: this.opts.policyFile ?? defaultPolicyFile(),
+          command: ['sleep', 'infinity'],
+        });
+      } catch (err) {
+        // Never leave a half-made sandbox behind.
+        await os.sandboxDelete(t, rec.name).catch(() => undefined);
+        throw err;
+      }
+    }
+    try {
+      const got = await os.sandboxGet(t, rec.name);
+      if (!got || got.phase !== 'Ready') {
+        throw new LogosError('SANDBOX_UNAVAILABLE', `Sandbox '${rec.name}' is ${got ? got.phase : 'gone'} after creation.`, {
+          hint: `Look at it with \`openshell -g ${t.gateway} --workspace ${t.workspace} sandbox get ${rec.name}\`.`,
+        });
+      }
+      await os.sandboxUpload(t, rec.name, workerFile, WORKER_PATH_IN_SANDBOX);
+    } catch (err) {
+      if (!existing) await os.sandboxDelete(t, rec.name).catch(() => undefined);
+      throw err;
+    }
+    return out;
+  }
+
+  async remove(rec: SandboxRecord): Promise<void> {
+    await this.opts.openshell.sandboxDelete(targetOf(rec), rec.name);
+  }
+
+  async status(rec: SandboxRecord): Promise<SandboxStatus> {
+    try {
+      const s = await this.opts.openshell.sandboxGet(targetOf(rec), rec.name);
+      if (!s) return { phase: 'Missing', detail: `not found on gateway '${rec.gateway}'` };
+      if (s.phase === 'Ready') return { phase: 'Ready' };
+      if (s.phase === 'Provisioning') return { phase: 'Provisioning' };
+      if (s.phase === 'Error') return { phase: 'Error', detail: 'the gateway reports Error' };
+      return { phase: 'Unknown', detail: s.phase };
+    } catch (err) {
+      return { phase: 'Unknown', detail: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  async logs(rec: SandboxRecord, lines: number): Promise<string[]> {
+    const out: string[] = [];
+    const h = this.opts.openshell.sandboxExec(targetOf(rec), rec.name, {
+      command: ['tail', '-n', String(lines), WORKER_LOG_IN_SANDBOX],
+      input: '',
+      timeoutSec: 30,
+      onStdoutLine: (l) => out.push(l),
+      onOversizedLine: () => {},
+      onStderrLine: () => {},
+    });
+    await h.result;
+    return out.filter(Boolean);
+  }
+
+  async exec(rec: SandboxRecord, route: RouteRecord, req: ExecRequest): Promise<RunningExec> {
+    const failed = (err: LogosError): RunningExec => ({
+      outcome: Promise.resolve({ exitCode: null, signal: null, timedOut: false, cancelled: false, stderrTail: '', durationMs: 0, startError: err }),
+      kill() {},
+    });
+    let t: OsTarget;
+    try {
+      t = targetOf(rec);
+    } catch (err) {
+      return failed(err as LogosError);
+    }
+    try {
+      await this.opts.syncRoute?.(route);
+    } catch (err) {
+      return failed(err instanceof LogosError ? err : new LogosError('OPENSHELL_FAILED', String(err)));
+    }
+    const st = await this.status(rec);
+    if (st.phase !== 'Ready') {
+      return failed(
+        new LogosError('SANDBOX_UNAVAILABLE', `Sandbox '${rec.name}' is not ready (${st.phase}${st.detail ? `: ${st.detail}` : ''}).`, {
+          hint: `Check it with \`logos sandbox show ${rec.name}\`; Logos never falls back to running outside the sandbox.`,
+        }),
+      );
+    }
+    const timeoutSec = Math.max(1, Math.ceil(req.timeoutMs / 1000));
+    const h = this.opts.openshell.sandboxExec(t, rec.name, {
+      command: ['node', WORKER_PATH_IN_SANDBOX],
+      input: req.taskJson,
+      timeoutSec,
+      // Host-side safety net in case the gateway never reports the remote timeout.
+      killAfterMs: req.timeoutMs + 15_000,
+      env: { LOGOS_WORKER_LOG: WORKER_LOG_RELATIVE },
+      ...(req.signal ? { signal: req.signal } : {}),
+      onStdoutLine: req.onStdoutLine,
+      onOversizedLine: req.onOversizedLine,
+      onStderrLine: req.onStderrLine,
+      ...(req.onStdoutEnd ? { onStdoutEnd: req.onStdoutEnd } : {}),
+    });
+    const outcome = h.result.then((r): ExecOutcome => {
+      const o: ExecOutcome = {
+        exitCode: r.exitCode,
+        signal: r.signal,
+        timedOut: r.timedOut,
+        cancelled: r.cancelled,
+        stderrTail: r.stderrTail,
+        durationMs: r.durationMs,
+      };
+      if (r.notFound) o.startError = new LogosError('OPENSHELL_MISSING', 'The OpenShell CLI is not installed or not on PATH.');
+      else if (r.exitCode === 1 && /is not ready|not found/i.test(r.stderrTail) && !/"type"/.test(r.stderrTail)) {
+        o.startError = new LogosError('SANDBOX_UNAVAILABLE', `Sandbox '${rec.name}' could not run the worker: ${r.stderrTail.trim().split('\n').pop() ?? ''}`, {
+          hint: `Check it with \`logos sandbox show ${rec.name}\`.`,
+        });
+      }
+      return o;
+    });
+    return { outcome, kill: h.kill };
+  }
+}

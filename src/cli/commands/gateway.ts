@@ -1,0 +1,188 @@
+import type { Command } from 'commander';
+import { LogosError } from '../../core/errors.js';
+import {
+  DEFAULT_GATEWAY,
+  gatewayDown,
+  gatewayList,
+  gatewayRegister,
+  gatewayStatus,
+  gatewayUnregister,
+  gatewayUp,
+} from '../../core/gateways.js';
+import { colors, printJson, printLine, table } from '../io.js';
+import type { CommandEnv } from '../main.js';
+import { app, setJson, type JsonOpt } from '../shared.js';
+
+/** Quote an argv for display (copy-paste into a POSIX shell). */
+export function shellQuote(argv: string[]): string {
+  return argv.map((a) => (/^[A-Za-z0-9_./:=@%+,-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+function parsePort(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new LogosError('INVALID_ARGUMENT', `Invalid port '${v}'.`, { hint: 'Use a number from 1 to 65535.' });
+  return n;
+}
+
+export function registerGateway(program: Command, env: CommandEnv): void {
+  const gw = program.command('gateway').description('OpenShell gateways: local ones as docker containers, remote ones registered');
+
+  gw.command('up')
+    .description('Start (or adopt) a local gateway container and register it with openshell')
+    .argument('[name]', 'gateway name', DEFAULT_GATEWAY)
+    .option('-p, --port <port>', 'host port on 127.0.0.1 (default: the first free one in gatewayPortRange)')
+    .option('--dry-run', 'print the docker and openshell commands instead of running them')
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ logos gateway up                      # gateway "logos" on a free port from 17670
+  $ logos gateway up lab --port 17680
+  $ logos gateway up --dry-run            # see exactly what would run
+
+The gateway image is pinned to the installed openshell version (client/server skew breaks calls).
+Running it again when it is up changes nothing.`,
+    )
+    .action(async (name: string, opts: JsonOpt & { port?: string; dryRun?: boolean }) => {
+      setJson(env, opts);
+      const a = await app(env);
+      const planned: string[][] = [];
+      const ce = colors(env.io, 'err');
+      const progress = !opts.json && env.io.errTTY ? (m: string) => env.io.err.write(`${ce.dim('•')} ${m}\n`) : undefined;
+      const port = parsePort(opts.port);
+      const res = await gatewayUp(a.gatewayCtx({ ...(opts.dryRun ? { dryRun: (argv: string[]) => planned.push(argv) } : {}), ...(progress ? { progress } : {}) }), {
+        name,
+        ...(port !== undefined ? { port } : {}),
+      });
+      if (opts.dryRun) {
+        if (opts.json) printJson(env.io, { ok: true, dry_run: true, commands: planned });
+        else for (const argv of planned) printLine(env.io, shellQuote(argv));
+        return;
+      }
+      if (opts.json) {
+        printJson(env.io, { ok: true, gateway: res.gateway, already_running: res.alreadyRunning });
+        return;
+      }
+      const c = colors(env.io);
+      printLine(env.io, res.alreadyRunning ? `${c.green('✓')} Gateway ${name} is already up at ${res.gateway.endpoint}` : `${c.green('✓')} Gateway ${name} is up at ${res.gateway.endpoint}`);
+    });
+
+  gw.command('down')
+    .description('Stop and remove a local gateway container Logos started, and unregister it (its state volume is kept)')
+    .argument('[name]', 'gateway name', DEFAULT_GATEWAY)
+    .option('--dry-run', 'print the commands instead of running them')
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: JsonOpt & { dryRun?: boolean }) => {
+      setJson(env, opts);
+      const a = await app(env);
+      const planned: string[][] = [];
+      const rec = await gatewayDown(a.gatewayCtx(opts.dryRun ? { dryRun: (argv) => planned.push(argv) } : {}), name);
+      if (opts.dryRun) {
+        if (opts.json) printJson(env.io, { ok: true, dry_run: true, commands: planned });
+        else for (const argv of planned) printLine(env.io, shellQuote(argv));
+        return;
+      }
+      if (opts.json) printJson(env.io, { ok: true, gateway: rec });
+      else printLine(env.io, `${colors(env.io).green('✓')} Gateway ${name} is down (state kept in volume ${rec.volume ?? '-'}; \`logos gateway up ${name}\` brings it back)`);
+    });
+
+  gw.command('add')
+    .description('Register a gateway Logos did not start (e.g. a remote cluster)')
+    .argument('<endpoint>', 'gateway URL, e.g. https://gw.example.org or http://127.0.0.1:17670')
+    .requiredOption('-n, --name <name>', 'gateway name')
+    .option('--remote <user@host>', 'remote gateway reached over SSH (mTLS certificates from that host)')
+    .option('--local', 'a gateway on this machine (mTLS certificates found locally)')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  $ logos gateway add https://gw.lab.example:17670 --name lab\n  $ logos gateway add http://127.0.0.1:8080 --name dev --local')
+    .action(async (endpoint: string, opts: JsonOpt & { name: string; remote?: string; local?: boolean }) => {
+      setJson(env, opts);
+      const a = await app(env);
+      const res = await gatewayRegister(a.gatewayCtx(), {
+        name: opts.name,
+        endpoint,
+        ...(opts.remote ? { remote: opts.remote } : {}),
+        ...(opts.local ? { local: true } : {}),
+      });
+      const reachable = res.status.status === 'connected' || res.status.status === 'connected_http';
+      if (opts.json) {
+        printJson(env.io, { ok: true, gateway: res.gateway, reachable, status: res.status });
+        return;
+      }
+      const c = colors(env.io);
+      printLine(env.io, `${c.green('✓')} Gateway ${res.gateway.name} registered (${res.gateway.kind}, ${res.gateway.endpoint})`);
+      if (!reachable) env.io.err.write(`${colors(env.io, 'err').yellow('!')} It does not answer right now: ${res.status.error ?? res.status.status}\n`);
+    });
+
+  gw.command('remove')
+    .description('Unregister a gateway (a local one must be down first)')
+    .argument('<name>')
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: JsonOpt) => {
+      setJson(env, opts);
+      const a = await app(env);
+      const onIt = Object.values((await a.routes.read()).routes)
+        .filter((r) => r.gateway === name)
+        .map((r) => r.name);
+      await gatewayUnregister(a.gatewayCtx(), name, onIt);
+      if (opts.json) printJson(env.io, { ok: true, removed: name });
+      else printLine(env.io, `${colors(env.io).green('✓')} Removed gateway ${name}`);
+    });
+
+  gw.command('list')
+    .description("List gateways: Logos' records merged with openshell's and docker's view")
+    .option('--json', 'print JSON')
+    .action(async (opts: JsonOpt) => {
+      setJson(env, opts);
+      const a = await app(env);
+      const { gateways, warnings } = await gatewayList(a.gatewayCtx());
+      if (opts.json) {
+        printJson(env.io, { gateways, warnings });
+        return;
+      }
+      for (const w of warnings) env.io.err.write(`${colors(env.io, 'err').yellow('!')} ${w}\n`);
+      if (gateways.length === 0) {
+        printLine(env.io, 'No gateways. Start a local one with `logos gateway up`, or register one with `logos gateway add <endpoint> --name <n>`.');
+        return;
+      }
+      printLine(
+        env.io,
+        table(
+          gateways.map((g) => [g.name, g.endpoint, g.kind, g.managed ? 'logos' : 'external', g.registered ? 'yes' : 'no', g.state ?? '-']),
+          ['NAME', 'ENDPOINT', 'KIND', 'STARTED BY', 'REGISTERED', 'STATE'],
+        ),
+      );
+    });
+
+  gw.command('status')
+    .description('Reachability, version and sandbox count of one gateway or all')
+    .argument('[name]', 'gateway name (default: all known)')
+    .option('--json', 'print JSON')
+    .action(async (name: string | undefined, opts: JsonOpt) => {
+      setJson(env, opts);
+      const a = await app(env);
+      let names: string[];
+      if (name) names = [name];
+      else {
+        const { gateways } = await gatewayList(a.gatewayCtx());
+        names = gateways.filter((g) => g.state !== 'down').map((g) => g.name);
+      }
+      const statuses = await gatewayStatus(a.gatewayCtx(), names);
+      if (opts.json) {
+        printJson(env.io, statuses);
+      } else if (statuses.length === 0) {
+        printLine(env.io, 'No gateways to check. Start one with `logos gateway up`.');
+      } else {
+        const c = colors(env.io);
+        printLine(
+          env.io,
+          table(
+            statuses.map((s) => [s.name, s.reachable ? c.green('reachable') : c.red(s.status), s.version ?? '-', s.sandboxes === undefined ? '-' : String(s.sandboxes), `${s.latency_ms}ms`, s.error ?? '']),
+            ['NAME', 'STATUS', 'VERSION', 'SANDBOXES', 'LATENCY', 'ERROR'],
+          ),
+        );
+      }
+      if (name && statuses.every((s) => !s.reachable)) env.exitCode = 7;
+    });
+}
