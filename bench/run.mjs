@@ -1,0 +1,146 @@
+// Logos benchmarks: figures and ratios against a baseline measured in the same process,
+// so a noisy shared machine moves both sides alike. Run with `npm run bench` (builds first).
+// Nothing here asserts; it prints.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { decodeFrameLine } = await import(join(root, 'dist/core/frames.js'));
+const { spawnProcess } = await import(join(root, 'dist/adapters/exec/runner.js'));
+const { SseParser } = await import(join(root, 'dist/worker/sse.js'));
+
+const results = [];
+function report(name, value, unit, baseline, note) {
+  const ratio = baseline ? value / baseline : undefined;
+  results.push({ name, value, unit, baseline, ratio, note });
+  const r = ratio === undefined ? '' : `  ratio ${ratio.toFixed(2)}× baseline (${baseline.toFixed(1)} ${unit})`;
+  console.log(`${name.padEnd(44)} ${value.toFixed(1).padStart(9)} ${unit}${r}${note ? `  — ${note}` : ''}`);
+}
+
+function best(n, fn) {
+  let b = Infinity;
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    fn();
+    b = Math.min(b, performance.now() - t);
+  }
+  return b;
+}
+
+async function bestAsync(n, fn) {
+  let b = Infinity;
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await fn();
+    b = Math.min(b, performance.now() - t);
+  }
+  return b;
+}
+
+// 1. Host frame decoding vs plain JSON.parse of the same lines.
+const N = 200_000;
+const lines = Array.from({ length: N }, (_, i) => JSON.stringify({ type: 'token', task_id: 't_0123456789abcde', content: `word${i} ` }));
+const decodeMs = best(5, () => {
+  for (const l of lines) decodeFrameLine(l);
+});
+const parseMs = best(5, () => {
+  for (const l of lines) JSON.parse(l);
+});
+report('frame decode (200k token lines)', (N / decodeMs) * 1000 / 1000, 'k lines/s', (N / parseMs) * 1000 / 1000, 'baseline: JSON.parse alone');
+
+// 2. Worker SSE parsing vs a naive split on blank lines.
+const chunk = (i) => `data: {"id":"c1","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"content":"tok${i} "},"finish_reason":null}]}\n\n`;
+const sse = Array.from({ length: 100_000 }, (_, i) => chunk(i)).join('');
+const bytes = Buffer.from(sse);
+const pieces = [];
+for (let i = 0; i < bytes.length; i += 1500) pieces.push(bytes.subarray(i, i + 1500));
+const sseMs = best(5, () => {
+  const p = new SseParser();
+  for (const b of pieces) for (const ev of p.feed(b)) JSON.parse(ev.data);
+  p.end();
+});
+const naiveMs = best(5, () => {
+  const text = new TextDecoder().decode(bytes);
+  for (const rec of text.split('\n\n')) if (rec.startsWith('data: ')) JSON.parse(rec.slice(6));
+});
+const mb = bytes.length / 1048576;
+report('SSE parse, 1500-byte TCP-sized pieces', mb / (sseMs / 1000), 'MiB/s', mb / (naiveMs / 1000), 'baseline: whole-buffer split + JSON.parse');
+
+// 3. Subprocess line streaming through the runner vs raw child_process.
+const emitter = `const l=JSON.stringify({type:"token",task_id:"t",content:"x"})+"\\n";let s="";for(let i=0;i<200000;i++)s+=l;process.stdout.write(s)`;
+const runnerMs = await bestAsync(3, async () => {
+  let n = 0;
+  await spawnProcess(process.execPath, ['-e', emitter], { onStdoutLine: () => n++, onStderrLine: () => {} }).result;
+  if (n !== 200000) throw new Error(`runner saw ${n} lines`);
+});
+const rawMs = await bestAsync(3, () => new Promise((resolve) => {
+  const c = spawn(process.execPath, ['-e', emitter], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let buf = '';
+  let n = 0;
+  c.stdout.setEncoding('utf8').on('data', (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) !== -1) {
+      buf = buf.slice(i + 1);
+      n++;
+    }
+  });
+  c.on('close', () => resolve(n));
+}));
+report('runner: 200k stdout lines from a child', runnerMs, 'ms', rawMs, 'baseline: bare spawn + split (lower is better)');
+
+// 4. CLI start-up: `logos --version` vs `node -e 0`.
+const run = (args) => new Promise((resolve) => spawn(process.execPath, args, { stdio: 'ignore' }).on('close', resolve));
+const cliMs = await bestAsync(5, () => run([join(root, 'bin/logos.js'), '--version']));
+const nodeMs = await bestAsync(5, () => run(['-e', '0']));
+report('CLI start-up (logos --version)', cliMs, 'ms', nodeMs, 'baseline: node -e 0 (lower is better)');
+
+// 5. One task end to end in the local bwrap sandbox vs the same worker without a sandbox.
+const server = createServer((req, res) => {
+  if (req.method === 'GET') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{"data":[{"id":"m"}]}');
+    return;
+  }
+  req.resume();
+  req.on('end', () => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    for (let i = 0; i < 200; i++) res.write(chunk(i));
+    res.write('data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":200}}\n\ndata: [DONE]\n\n');
+    res.end();
+  });
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const url = `http://127.0.0.1:${server.address().port}/v1`;
+const home = mkdtempSync(join(tmpdir(), 'logos-bench-'));
+const env = { PATH: process.env.PATH, LOGOS_HOME: home, HOME: home, NO_COLOR: '1' };
+const logos = (args) =>
+  new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, [join(root, 'bin/logos.js'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    c.stdout.on('data', (d) => (out += d));
+    c.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`logos ${args.join(' ')} exited ${code}`))));
+  });
+try {
+  await logos(['route', 'add', 'custom/m', '--endpoint', url, '--name', 'bench', '--no-gateway']);
+  await logos(['sandbox', 'create', 'bench', '--driver', 'local']);
+  const e2eMs = await bestAsync(5, () => logos(['run', '--sandbox', 'bench', '--json', 'hello']));
+  const task = JSON.stringify({ v: 1, type: 'task', task_id: 't_bench', sandbox: 'x', route: { provider: 'custom', model: 'm', api: 'openai-chat', base_url: url }, messages: [{ role: 'user', content: 'hello' }] });
+  const bareMs = await bestAsync(5, () => new Promise((resolve) => {
+    const c = spawn(process.execPath, [join(root, 'dist/worker/logos-worker.mjs')], { stdio: ['pipe', 'ignore', 'ignore'], env: { PATH: process.env.PATH, LOGOS_WORKER_LOG: join(home, 'w.jsonl') } });
+    c.stdin.end(task);
+    c.on('close', resolve);
+  }));
+  report('task end to end (local sandbox, 200 tokens)', e2eMs, 'ms', bareMs, 'baseline: the worker alone, unsandboxed (lower is better)');
+} finally {
+  server.close();
+  rmSync(home, { recursive: true, force: true });
+}
+
+const mem = process.memoryUsage();
+console.log(`\nbench process RSS ${(mem.rss / 1048576).toFixed(0)} MiB, heap used ${(mem.heapUsed / 1048576).toFixed(0)} MiB`);
