@@ -4,6 +4,8 @@
  * (and `--workspace W` for objects that live in a workspace).
  */
 
+import type { OutputHandlers } from './sandboxes.js';
+
 /** Workspaces (and so one inference route per workspace) exist since this version. */
 export const MIN_WORKSPACE_VERSION = '0.0.95';
 
@@ -62,17 +64,13 @@ export interface OsInferenceRoute {
   timeout?: string;
 }
 
-export interface OsExecSpec {
+export interface OsExecSpec extends OutputHandlers {
   command: string[];
   input: string;
   timeoutSec: number;
   env?: Record<string, string>;
   signal?: AbortSignal;
   killAfterMs?: number;
-  onStdoutLine: (line: string) => void;
-  onOversizedLine: (bytes: number) => void;
-  onStderrLine: (line: string) => void;
-  onStdoutEnd?: () => void;
 }
 
 export interface OsExecResult {

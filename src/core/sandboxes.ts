@@ -31,15 +31,19 @@ export interface SandboxStatus {
   detail?: string;
 }
 
-export interface ExecRequest {
-  taskJson: string;
-  timeoutMs: number;
-  signal?: AbortSignal;
+/** Callbacks for a worker's output, line by line. */
+export interface OutputHandlers {
   onStdoutLine: (line: string) => void;
   onOversizedLine: (bytes: number) => void;
   onStderrLine: (line: string) => void;
   /** Called when the worker's stdout closes (the process may still be running). */
   onStdoutEnd?: () => void;
+}
+
+export interface ExecRequest extends OutputHandlers {
+  taskJson: string;
+  timeoutMs: number;
+  signal?: AbortSignal;
 }
 
 export interface ExecOutcome {
@@ -57,6 +61,14 @@ export interface RunningExec {
   outcome: Promise<ExecOutcome>;
   /** Kill the worker and everything it started. */
   kill(): void;
+}
+
+/** An exec that never started: the driver's reason, reported like any other outcome. */
+export function failedExec(err: LogosError): RunningExec {
+  return {
+    outcome: Promise.resolve({ exitCode: null, signal: null, timedOut: false, cancelled: false, stderrTail: '', durationMs: 0, startError: err }),
+    kill() {},
+  };
 }
 
 export interface SandboxDriver {

@@ -41,7 +41,8 @@ export async function atomicWrite(path: string, data: string, mode = 0o644): Pro
   }
 }
 
-function pidAlive(pid: number): boolean {
+/** Is a process with this pid alive (EPERM: alive, but someone else's)? */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

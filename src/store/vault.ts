@@ -34,21 +34,27 @@ export class Vault {
     });
   }
 
-  /** Throws PERMISSION_NOT_600 when the dir is not 0700 or the file not 0600. */
-  async checkPermissions(): Promise<void> {
-    const problems: string[] = [];
-    for (const [p, want] of [
+  /** The dir and the file whose modes are wrong, with the mode each should have (missing ones are fine). */
+  private async wrongModes(): Promise<Array<{ path: string; mode: number; want: number }>> {
+    const out: Array<{ path: string; mode: number; want: number }> = [];
+    for (const [path, want] of [
       [this.paths.credentials, 0o700],
       [this.paths.credentialsFile, 0o600],
     ] as const) {
       try {
-        const st = await stat(p);
-        const mode = st.mode & 0o777;
-        if (mode !== want) problems.push(`${p} has mode ${mode.toString(8).padStart(4, '0')} (want ${want.toString(8).padStart(4, '0')})`);
+        const mode = (await stat(path)).mode & 0o777;
+        if (mode !== want) out.push({ path, mode, want });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       }
     }
+    return out;
+  }
+
+  /** Throws PERMISSION_NOT_600 when the dir is not 0700 or the file not 0600. */
+  async checkPermissions(): Promise<void> {
+    const oct = (m: number): string => m.toString(8).padStart(4, '0');
+    const problems = (await this.wrongModes()).map((w) => `${w.path} has mode ${oct(w.mode)} (want ${oct(w.want)})`);
     if (problems.length > 0) {
       throw new LogosError('PERMISSION_NOT_600', `The credentials file is readable by others: ${problems.join('; ')}.`, {
         hint: 'Run `logos creds fix-permissions` (sets the directory to 0700 and the file to 0600).',
@@ -58,22 +64,9 @@ export class Vault {
   }
 
   async fixPermissions(): Promise<string[]> {
-    const fixed: string[] = [];
-    for (const [p, want] of [
-      [this.paths.credentials, 0o700],
-      [this.paths.credentialsFile, 0o600],
-    ] as const) {
-      try {
-        const st = await stat(p);
-        if ((st.mode & 0o777) !== want) {
-          await chmod(p, want);
-          fixed.push(p);
-        }
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      }
-    }
-    return fixed;
+    const wrong = await this.wrongModes();
+    for (const w of wrong) await chmod(w.path, w.want);
+    return wrong.map((w) => w.path);
   }
 
   private async ensureDir(): Promise<void> {

@@ -7,6 +7,7 @@ import { classifyStreamError, HINTS, WorkerFailure, type ClassifyContext } from 
 import { excerpt } from './redact.js';
 import type { ReplyBuilder, StreamHandler, StreamOutcome } from './reply.js';
 import type { SseEvent } from './sse.js';
+import { asObject, num, parseEventData, type Json } from './json.js';
 
 export const ANTHROPIC_VERSION = '2023-06-01';
 export const DEFAULT_ANTHROPIC_MAX_TOKENS = 4096;
@@ -34,15 +35,6 @@ export function anthropicHeaders(apiKey: string | undefined): Record<string, str
   };
 }
 
-type Json = Record<string, unknown>;
-
-function asObject(v: unknown): Json | undefined {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined;
-}
-
-function num(v: unknown): number | undefined {
-  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
-}
 
 export class AnthropicStream implements StreamHandler {
   private stopped = false;
@@ -69,16 +61,7 @@ export class AnthropicStream implements StreamHandler {
     if (this.stopped) return;
     const data = ev.data.trim();
     if (data === '') return;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(data);
-    } catch {
-      throw new WorkerFailure(
-        'INVALID_RESPONSE',
-        `malformed stream event${ev.event ? ` "${ev.event}"` : ''} (not JSON): ${excerpt(data, 120)}`,
-        HINTS.INVALID_RESPONSE_BAD_STREAM(this.ctx),
-      );
-    }
+    const parsed = parseEventData(data, `event${ev.event ? ` "${ev.event}"` : ''}`, this.ctx);
     const obj = asObject(parsed);
     if (!obj) {
       throw new WorkerFailure('INVALID_RESPONSE', `unexpected stream event: ${excerpt(data, 120)}`, HINTS.INVALID_RESPONSE_BAD_STREAM(this.ctx));

@@ -8,6 +8,7 @@ import { classifyStreamError, HINTS, WorkerFailure, type ClassifyContext } from 
 import { excerpt } from './redact.js';
 import type { ReplyBuilder, StreamHandler, StreamOutcome } from './reply.js';
 import type { SseEvent } from './sse.js';
+import { asObject, parseEventData, type Json } from './json.js';
 
 export function openAIRequestBody(task: TaskInput): Record<string, unknown> {
   const body: Record<string, unknown> = {
@@ -30,11 +31,6 @@ export function openAIHeaders(apiKey: string | undefined): Record<string, string
   };
 }
 
-type Json = Record<string, unknown>;
-
-function asObject(v: unknown): Json | undefined {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined;
-}
 
 /** Reasoning text of one delta, from whichever field this server uses (never two copies). */
 export function reasoningOf(delta: Json): string {
@@ -82,16 +78,7 @@ export class OpenAIStream implements StreamHandler {
       return;
     }
     if (data === '') return;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(data);
-    } catch {
-      throw new WorkerFailure(
-        'INVALID_RESPONSE',
-        `malformed stream chunk (not JSON): ${excerpt(data, 120)}`,
-        HINTS.INVALID_RESPONSE_BAD_STREAM(this.ctx),
-      );
-    }
+    const parsed = parseEventData(data, `chunk`, this.ctx);
     const chunk = asObject(parsed);
     if (!chunk) {
       throw new WorkerFailure('INVALID_RESPONSE', `unexpected stream chunk: ${excerpt(data, 120)}`, HINTS.INVALID_RESPONSE_BAD_STREAM(this.ctx));

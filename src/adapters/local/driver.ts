@@ -8,7 +8,7 @@ import { LogosError } from '../../core/errors.js';
 import type { CredentialSource } from '../../core/ports.js';
 import { getProvider } from '../../core/providers.js';
 import type { RouteRecord } from '../../core/routes.js';
-import type { ExecOutcome, ExecRequest, RunningExec, SandboxDriver, SandboxRecord, SandboxStatus } from '../../core/sandboxes.js';
+import { failedExec, type ExecOutcome, type ExecRequest, type RunningExec, type SandboxDriver, type SandboxRecord, type SandboxStatus } from '../../core/sandboxes.js';
 import { spawnProcess } from '../exec/runner.js';
 import { findExecutable } from '../exec/which.js';
 import { buildBwrapArgs } from './bwrap-args.js';
@@ -119,10 +119,7 @@ export class LocalDriver implements SandboxDriver {
   }
 
   async exec(rec: SandboxRecord, route: RouteRecord, req: ExecRequest): Promise<RunningExec> {
-    const failed = (err: LogosError): RunningExec => ({
-      outcome: Promise.resolve({ exitCode: null, signal: null, timedOut: false, cancelled: false, stderrTail: '', durationMs: 0, startError: err }),
-      kill() {},
-    });
+    const failed = failedExec;
     let bwrap: string;
     try {
       bwrap = this.bwrapPath();

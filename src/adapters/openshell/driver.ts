@@ -4,7 +4,7 @@ import type { Logger } from '../../core/context.js';
 import { LogosError } from '../../core/errors.js';
 import type { OpenShell, OsTarget } from '../../core/openshell.js';
 import type { RouteRecord } from '../../core/routes.js';
-import type { ExecOutcome, ExecRequest, RunningExec, SandboxDriver, SandboxRecord, SandboxStatus } from '../../core/sandboxes.js';
+import { failedExec, type ExecOutcome, type ExecRequest, type RunningExec, type SandboxDriver, type SandboxRecord, type SandboxStatus } from '../../core/sandboxes.js';
 import { defaultWorkerFile } from '../local/driver.js';
 
 /**
@@ -147,10 +147,7 @@ export class OpenShellDriver implements SandboxDriver {
   }
 
   async exec(rec: SandboxRecord, route: RouteRecord, req: ExecRequest): Promise<RunningExec> {
-    const failed = (err: LogosError): RunningExec => ({
-      outcome: Promise.resolve({ exitCode: null, signal: null, timedOut: false, cancelled: false, stderrTail: '', durationMs: 0, startError: err }),
-      kill() {},
-    });
+    const failed = failedExec;
     let t: OsTarget;
     try {
       t = targetOf(rec);

@@ -1,18 +1,10 @@
 import type { Command } from 'commander';
 import { LogosError } from '../../core/errors.js';
 import { effectiveRunStatus, type RunRecord } from '../../core/runs.js';
+import { pidAlive } from '../../store/json-file.js';
 import { colors, printJson, printLine, table } from '../io.js';
 import type { CommandEnv } from '../main.js';
 import { app, setJson, type JsonOpt } from '../shared.js';
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function view(r: RunRecord): Omit<RunRecord, 'status'> & { status: string } {
   return { ...r, status: effectiveRunStatus(r, pidAlive) };
