@@ -3,7 +3,7 @@
 // Nothing here asserts; it prints.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,6 +101,7 @@ const nodeMs = await bestAsync(5, () => run(['-e', '0']));
 report('CLI start-up (logos --version)', cliMs, 'ms', nodeMs, 'baseline: node -e 0 (lower is better)');
 
 // 5. One task end to end in the local bwrap sandbox vs the same worker without a sandbox.
+let stall = false;
 const server = createServer((req, res) => {
   if (req.method === 'GET') {
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -110,6 +111,10 @@ const server = createServer((req, res) => {
   req.resume();
   req.on('end', () => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
+    if (stall) {
+      res.write(chunk(0));
+      return; // hold the stream open, as a model that stopped sending
+    }
     for (let i = 0; i < 200; i++) res.write(chunk(i));
     res.write('data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":200}}\n\ndata: [DONE]\n\n');
     res.end();
@@ -137,6 +142,57 @@ try {
     c.on('close', resolve);
   }));
   report('task end to end (local sandbox, 200 tokens)', e2eMs, 'ms', bareMs, 'baseline: the worker alone, unsandboxed (lower is better)');
+
+  // 6. A worker killed mid-reply: time from the kill to logos exiting with SANDBOX_DISCONNECTED.
+  stall = true;
+  const workerPids = () =>
+    readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .filter((p) => {
+        try {
+          const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+          return cmd.includes('/opt/logos/worker.mjs') && !cmd.includes('bwrap');
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
+  const killOnce = () =>
+    new Promise((resolve, reject) => {
+      const c = spawn(process.execPath, [join(root, 'bin/logos.js'), 'run', '--sandbox', 'bench', '--json', 'hello'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      let killedAt = 0;
+      c.stdout.on('data', (d) => {
+        out += d;
+        if (!killedAt && out.includes('"type":"token"')) {
+          const pids = workerPids();
+          if (pids.length !== 1) return reject(new Error(`expected one worker, found ${pids.length}`));
+          killedAt = performance.now();
+          process.kill(pids[0], 'SIGKILL');
+        }
+      });
+      c.on('close', (code) => {
+        if (code !== 7 || !out.includes('SANDBOX_DISCONNECTED')) return reject(new Error(`unexpected exit ${code}`));
+        resolve(performance.now() - killedAt);
+      });
+    });
+  let killToExit = Infinity;
+  for (let i = 0; i < 3; i++) killToExit = Math.min(killToExit, await killOnce());
+  let killBaseline = Infinity;
+  for (let i = 0; i < 3; i++) {
+    killBaseline = Math.min(
+      killBaseline,
+      await new Promise((resolve) => {
+        const c = spawn(process.execPath, ['-e', 'setInterval(()=>{},1000)'], { stdio: 'ignore' });
+        setTimeout(() => {
+          const t = performance.now();
+          c.on('close', () => resolve(performance.now() - t));
+          c.kill('SIGKILL');
+        }, 100);
+      }),
+    );
+  }
+  report('worker killed mid-reply → reported', killToExit, 'ms', killBaseline, 'baseline: kill of a bare child to its close event (target: < 1000 ms)');
 } finally {
   server.close();
   rmSync(home, { recursive: true, force: true });

@@ -136,9 +136,16 @@ export async function provisionRoute(ctx: GatewayRouteContext, route: RouteRecor
 export async function syncRoute(ctx: GatewayRouteContext, route: RouteRecord): Promise<void> {
   const t = target(route);
   const spec = await step(ctx, route, 'read the credential', () => providerSpec(ctx, route));
-  await step(ctx, route, 'create workspace', () => ctx.openshell.workspaceCreate(t.gateway, t.workspace as string));
   await step(ctx, route, 'update provider', async () => {
-    const names = (await ctx.openshell.providerList(t)).map((p) => p.name);
+    let names: string[];
+    try {
+      names = (await ctx.openshell.providerList(t)).map((p) => p.name);
+    } catch (err) {
+      // The workspace itself is gone (e.g. a gateway rebuilt without its volume): recreate it.
+      if (!(err instanceof LogosError) || !/workspace.*not found/i.test(err.message)) throw err;
+      await ctx.openshell.workspaceCreate(t.gateway, t.workspace as string);
+      names = [];
+    }
     if (names.includes(spec.name)) await ctx.openshell.providerUpdate(t, spec);
     else await ctx.openshell.providerCreate(t, spec);
   });

@@ -265,3 +265,21 @@ describe('sandboxes and dispatch on OpenShell', () => {
     expect(['TASK_TIMEOUT', 'TIMEOUT']).toContain(last.error?.code);
   });
 });
+
+describe('route sync repairs a gateway that lost its state', () => {
+  it('recreates a missing workspace and its provider', async () => {
+    await os.home.run(['route', 'add', 'lmstudio/m', '--endpoint', model.url]);
+    const del = await runCli(os.fake, 'openshell', ['-g', 'logos', '--workspace', 'm', 'inference', 'delete']);
+    expect(del.code, del.stderr).toBe(0);
+    for (const args of [
+      ['-g', 'logos', '--workspace', 'm', 'provider', 'delete', 'logos-lmstudio'],
+      ['-g', 'logos', 'workspace', 'delete', 'm'],
+    ]) {
+      const r = await runCli(os.fake, 'openshell', args);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const sync = await os.home.run(['route', 'sync', 'm', '--json']);
+    expect(sync.code, sync.stdout + sync.stderr).toBe(0);
+    expect(os.fake.readOpenshellState('logos')?.workspaces.m?.inference.user).toMatchObject({ provider: 'logos-lmstudio', model: 'm' });
+  });
+});

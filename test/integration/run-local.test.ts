@@ -210,15 +210,13 @@ describe('logos run (local bwrap sandbox)', () => {
       const w = processesMatching('/opt/logos/worker.mjs').filter((p) => !p.includes('bwrap'));
       return w.length > 0 ? w : undefined;
     }, 'the worker process');
-    const killedAt = Date.now();
     for (const w of workers) process.kill(Number(w.split(' ')[0]), 'SIGKILL');
+    // Reported at once, not at the 600 s deadline: a hang here ends in the test's own timeout.
+    // (How fast it is reported is measured by `npm run bench`, not asserted here.)
     const r = await done;
-    const tookMs = Date.now() - killedAt;
     expect(r.code).toBe(7);
     const last = frames(r.stdout).at(-1) as { ok: boolean; error: { code: string } };
     expect(last).toMatchObject({ ok: false, error: { code: 'SANDBOX_DISCONNECTED' } });
-    // reported at once, not after the 600 s deadline (generous bound for a loaded machine)
-    expect(tookMs).toBeLessThan(10_000);
   });
 
   it('stops the worker and everything it started on SIGTERM (and Ctrl-C)', async () => {
@@ -237,6 +235,21 @@ describe('logos run (local bwrap sandbox)', () => {
     }
     const runs = JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as Array<{ status: string; error: { code: string } }>;
     expect(runs.map((x) => x.error?.code)).toEqual(['CANCELLED', 'CANCELLED']);
+  });
+
+  it('a host killed with SIGKILL leaves no sandbox behind and its run shows as interrupted', async () => {
+    await addOpenAIRoute();
+    openai.setScenario({ name: 'stall', stallAfter: 2 });
+    const { child, done } = home.start(['run', '--json', 'stall please']);
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    await waitFor(() => out.includes('"type":"token"'), 'the first token');
+    child.kill('SIGKILL');
+    await done;
+    // bwrap --die-with-parent takes the sandbox down with the host
+    await waitFor(() => processesMatching(home.dir).length === 0, 'the sandbox to be gone', 10_000);
+    const runs = JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as Array<{ status: string }>;
+    expect(runs.map((r) => r.status)).toEqual(['interrupted']);
   });
 
   it('refuses a task over 4 MiB before spawning anything', async () => {

@@ -213,5 +213,16 @@ async function ensureGateway(a: App, name: string, progress?: (m: string) => voi
     });
   }
   progress?.(`Starting the local gateway ${name}`);
-  await gatewayUp(a.gatewayCtx(progress ? { progress } : {}), { name });
+  try {
+    await gatewayUp(a.gatewayCtx(progress ? { progress } : {}), { name });
+  } catch (err) {
+    if (err instanceof LogosError && /^(DOCKER_|GATEWAY_|PORT_IN_USE)/.test(err.code)) {
+      throw new LogosError(err.code, `${err.message} (needed to start the local gateway '${name}' for this route)`, {
+        hint: `${err.hint ?? ''} Or keep the route local (bubblewrap sandboxes): add --no-gateway.`.trim(),
+        details: err.details,
+        cause: err,
+      });
+    }
+    throw err;
+  }
 }
