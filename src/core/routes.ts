@@ -206,7 +206,10 @@ export async function removeRoute(
     if (!r) throw notFound(name, Object.keys(file.routes));
     delete file.routes[name];
     if (file.default === name) {
-      const next = Object.keys(file.routes).sort()[0];
+      const next = Object.values(file.routes)
+        .filter((x) => !x.demo)
+        .map((x) => x.name)
+        .sort()[0];
       if (next) file.default = next;
       else delete file.default;
     }
