@@ -157,7 +157,7 @@ export function createApp(env: NodeJS.ProcessEnv = process.env): App {
       driver,
       defaultDriver: driverForRoute,
       hostPid: process.pid,
-      beforeDispatch: (route, sandbox) => prepareRoute(app, route, sandbox),
+      beforeDispatch: (route, sandbox, signal) => prepareRoute(app, route, sandbox, signal),
     }),
     gatewayCtx: (opts = {}) => ({
       gateways,

@@ -24,7 +24,7 @@ export interface RunTaskContext {
    * Runs before every dispatch, e.g. LM Studio ensure-loaded or re-syncing a
    * gateway route's credential. Throwing fails the run (it is recorded).
    */
-  beforeDispatch?: (route: RouteRecord, sandbox: SandboxRecord) => Promise<void>;
+  beforeDispatch?: (route: RouteRecord, sandbox: SandboxRecord, signal?: AbortSignal) => Promise<void>;
 }
 
 export interface RunTaskInput {
@@ -108,7 +108,8 @@ export async function runTask(ctx: RunTaskContext, input: RunTaskInput): Promise
 
   let outcome: DispatchOutcome;
   try {
-    await ctx.beforeDispatch?.(route, sandbox);
+    await ctx.beforeDispatch?.(route, sandbox, input.signal);
+    if (input.signal?.aborted) throw new LogosError('CANCELLED', 'The run was cancelled before the worker started.');
     outcome = await dispatchTask(
       { clock: ctx.clock, logger: ctx.logger, driver: ctx.driver(sandbox.driver) },
       {
@@ -123,7 +124,11 @@ export async function runTask(ctx: RunTaskContext, input: RunTaskInput): Promise
       },
     );
   } catch (err) {
-    const e = err instanceof LogosError ? err : new LogosError('INTERNAL', (err as Error).message, { cause: err });
+    const e = input.signal?.aborted
+      ? new LogosError('CANCELLED', 'The run was cancelled before the worker started.', { cause: err })
+      : err instanceof LogosError
+        ? err
+        : new LogosError('INTERNAL', (err as Error).message, { cause: err });
     run.status = 'error';
     run.ended_at = ctx.clock.now().toISOString();
     run.error = { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
