@@ -1,6 +1,6 @@
-// Lint: typescript-eslint's recommended rules plus the layer boundaries of
-// docs/architecture (house style): who may import what is checked here, and
-// again by test/unit/layers.test.ts.
+// Lint: typescript-eslint's recommended rules plus the layer boundaries described in
+// README.md ("Development"): who may import what is checked here, and again by
+// test/unit/layers.test.ts.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
