@@ -1,7 +1,117 @@
 import type { Command } from 'commander';
-import { printJson, printLine } from '../io.js';
+import { LogosError } from '../../core/errors.js';
+import { redactText } from '../../core/redact.js';
+import type { Selection } from '../../log/filter.js';
+import type { LogEntry } from '../../log/record.js';
+import { printJson, printLine, type Io } from '../io.js';
 import type { CommandEnv } from '../main.js';
 import { app, setJson, type JsonOpt } from '../shared.js';
+
+interface TailOpts extends JsonOpt {
+  follow?: boolean;
+  filter?: string[];
+  level?: string;
+  since?: string;
+  lines?: string;
+  raw?: boolean;
+  color: string;
+}
+
+/** stdout that may be closed under us (`logos debug tail | head`): EPIPE stops the command quietly, exit 0. */
+function guardedOut(io: Io, stop: AbortController) {
+  let closed = false;
+  let failure: Error | undefined;
+  // Stays attached: a write's EPIPE can arrive after the command has returned.
+  io.out.on('error', (err: NodeJS.ErrnoException) => {
+    closed = true;
+    if (err.code !== 'EPIPE') failure ??= err;
+    stop.abort();
+  });
+  return {
+    get closed(): boolean {
+      return closed;
+    },
+    get failure(): Error | undefined {
+      return failure;
+    },
+    async write(text: string): Promise<void> {
+      if (closed || text === '' || io.out.write(text)) return;
+      // A slow reader: wait for it rather than buffering the whole log in memory.
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          io.out.off('drain', done);
+          stop.signal.removeEventListener('abort', done);
+          resolve();
+        };
+        io.out.once('drain', done);
+        stop.signal.addEventListener('abort', done, { once: true });
+      });
+    },
+  };
+}
+
+async function tail(env: CommandEnv, opts: TailOpts): Promise<void> {
+  const [{ matches, parseFilter, parseLevel, parseLineCount, parseSince }, { formatEntry, parseColorMode }, { parseLine }, { completeLinesEnd, openLog, readRecent }] =
+    await Promise.all([import('../../log/filter.js'), import('../../log/format.js'), import('../../log/record.js'), import('../../log/reader.js')]);
+  if (opts.raw && opts.json) {
+    throw new LogosError('INVALID_ARGUMENT', '--raw and --json are two different outputs; pick one.', {
+      hint: '--raw prints the lines exactly as stored; --json prints one re-serialised record per line.',
+    });
+  }
+  const selection: Selection = {
+    filters: (opts.filter ?? []).map(parseFilter),
+    minLevel: opts.level === undefined ? undefined : parseLevel(opts.level),
+    since: opts.since === undefined ? undefined : parseSince(opts.since),
+  };
+  // --since alone means everything since then; otherwise the last 50.
+  const limit = opts.lines !== undefined ? parseLineCount(opts.lines) : selection.since !== undefined ? Infinity : 50;
+  const colorMode = parseColorMode(opts.color);
+  const color = !opts.raw && !opts.json && (colorMode === 'always' || (colorMode === 'auto' && env.io.isTTY && !process.env.NO_COLOR));
+  const file = (await app(env)).paths.logFile;
+
+  const render = (e: LogEntry): string | undefined => {
+    // The log is masked when written; masking again costs little and covers lines from elsewhere.
+    if (opts.json) return e.kind === 'record' ? redactText(JSON.stringify(e.record)) : undefined;
+    if (opts.raw) return redactText(e.line);
+    return formatEntry(e, { color });
+  };
+  const stop = new AbortController();
+  const onAbort = (): void => stop.abort();
+  env.signal.addEventListener('abort', onAbort, { once: true });
+  if (env.signal.aborted) stop.abort();
+  const out = guardedOut(env.io, stop);
+  const emit = (entries: LogEntry[]): Promise<void> =>
+    out.write(
+      entries
+        .map(render)
+        .filter((s): s is string => s !== undefined)
+        .map((s) => `${s}\n`)
+        .join(''),
+    );
+
+  const current = await openLog(file);
+  let followerOwnsFile = false;
+  try {
+    // When following, the initial read stops at the last complete line; the follower takes it from there.
+    const end = current ? (opts.follow ? await completeLinesEnd(current.fh, current.size) : current.size) : 0;
+    const recent = await readRecent(file, { limit, selection, current: current && { log: current, end } });
+    await emit(recent);
+    if (!opts.follow) {
+      if (recent.length === 0 && env.io.isTTY && !opts.json && !opts.raw) env.io.err.write(`No matching log records in ${file}.\n`);
+      return;
+    }
+    const { followLines } = await import('../../log/follow.js');
+    followerOwnsFile = true;
+    for await (const lines of followLines(file, { signal: stop.signal, start: current && { log: current, pos: end } })) {
+      await emit(lines.map(parseLine).filter((e) => matches(e, selection)));
+      if (out.closed) break;
+    }
+  } finally {
+    if (!followerOwnsFile) await current?.fh.close();
+    env.signal.removeEventListener('abort', onAbort);
+  }
+  if (out.failure) throw out.failure;
+}
 
 export function registerDebug(program: Command, env: CommandEnv): void {
   const debug = program.command('debug').description('Diagnostics: where Logos keeps its files and its log');
@@ -23,5 +133,37 @@ export function registerDebug(program: Command, env: CommandEnv): void {
         printLine(env.io, `state   ${p.state}`);
         printLine(env.io, `data    ${p.data}`);
       }
+    });
+
+  debug
+    .command('tail')
+    .description('Show the last records of the unified log (with the rotated logos.jsonl.1); -f keeps following it')
+    .option('-f, --follow', 'keep printing new records as they are written; survives rotation, waits for a missing file (Ctrl-C stops)')
+    .option('--filter <k=v>', 'only records whose field k is v (k=v) or is not v (k!=v); repeat to require several', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+    .option('--level <min>', 'only records at or above this level: trace, debug, info, warn, error, fatal')
+    .option('--since <when>', 'only records since a time ago (5s, 30m, 2h, 1d) or an ISO time')
+    .option('-n, --lines <n>', 'how many matching records to show first (default: 50, or all with --since)')
+    .option('--raw', 'print the log lines exactly as stored')
+    .option('--color <when>', 'auto (on a terminal, unless NO_COLOR is set), always or never', 'auto')
+    .option('--json', 'print matching records as JSON lines, one per line (lines that are not JSON are left out)')
+    .addHelpText(
+      'after',
+      `
+Each line: time, level, source, message, then key=value fields (task_id, sandbox, route,
+gateway first). Filters compare values as strings, a missing field counts as empty, and
+\`level\` compares by name. Lines that are not JSON are shown as they are, unless a filter
+or --level is given.
+
+Examples:
+  $ logos debug tail                                   # the last 50 records
+  $ logos debug tail -f --level warn                   # follow warnings and errors
+  $ logos debug tail --filter sandbox=work --filter level!=debug
+  $ logos debug tail --since 30m --json | jq -r .msg
+  $ logos debug tail -n 0 -f --raw >> copy.jsonl       # only new lines, exactly as stored
+`,
+    )
+    .action(async (opts: TailOpts) => {
+      setJson(env, opts);
+      await tail(env, opts);
     });
 }
