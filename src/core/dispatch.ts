@@ -40,6 +40,8 @@ export interface DispatchOutcome {
   durationMs: number;
   exitCode: number | null;
   stats: DispatchStats;
+  /** The sandbox record changed during dispatch and should be saved. */
+  sandboxUpdate?: SandboxRecord;
 }
 
 export interface DispatchContext {
@@ -143,7 +145,7 @@ export async function dispatchTask(ctx: DispatchContext, input: DispatchInput): 
   const end = await running.outcome;
   if (eofTimer) clearTimeout(eofTimer);
   const durationMs = ctx.clock.now().getTime() - started;
-  const base = { durationMs, exitCode: end.exitCode, stats };
+  const base = { durationMs, exitCode: end.exitCode, stats, ...(running.updatedRecord ? { sandboxUpdate: running.updatedRecord } : {}) };
 
   if (end.startError) {
     log.error('sandbox could not start the worker', { code: end.startError.code, error: end.startError.message });

@@ -38,6 +38,8 @@ export interface RunTaskInput {
   onFrame?: (frame: Frame) => void;
   /** Called once the run is recorded, before the worker starts. */
   onStart?: (run: RunRecord) => void;
+  /** Progress worth showing a person (e.g. a sandbox being created on first use). */
+  onProgress?: (message: string) => void;
 }
 
 export interface RunTaskResult {
@@ -74,7 +76,11 @@ async function pickSandbox(ctx: RunTaskContext, input: RunTaskInput): Promise<{ 
       hint: 'Pass --sandbox explicitly.',
     });
   }
-  const sandbox = await createSandbox(ctx, { name: route.name, driver: ctx.defaultDriver(route), route });
+  const driver = ctx.defaultDriver(route);
+  input.onProgress?.(
+    `Creating sandbox '${route.name}' for route ${route.name} (${driver === 'openshell' ? `on gateway ${route.gateway}` : 'local'}, first use)`,
+  );
+  const sandbox = await createSandbox(ctx, { name: route.name, driver, route });
   return { sandbox, route };
 }
 
@@ -134,6 +140,12 @@ export async function runTask(ctx: RunTaskContext, input: RunTaskInput): Promise
     run.error = { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
     await ctx.runs.save(run);
     throw e;
+  }
+  if (outcome.sandboxUpdate) {
+    const updated = outcome.sandboxUpdate;
+    await ctx.sandboxes.update((file) => {
+      if (file.sandboxes[updated.name]) file.sandboxes[updated.name] = updated;
+    });
   }
   run.status = outcome.status;
   run.ended_at = ctx.clock.now().toISOString();

@@ -16,6 +16,8 @@ export interface SandboxRecord {
   dir?: string;
   gateway?: string;
   workspace?: string;
+  /** OpenShell: sha256 of the worker bundle uploaded into the sandbox. */
+  worker_sha?: string;
 }
 
 export interface SandboxesFile {
@@ -61,6 +63,8 @@ export interface RunningExec {
   outcome: Promise<ExecOutcome>;
   /** Kill the worker and everything it started. */
   kill(): void;
+  /** The driver changed the sandbox (e.g. uploaded a newer worker): the record to save. */
+  updatedRecord?: SandboxRecord;
 }
 
 /** An exec that never started: the driver's reason, reported like any other outcome. */

@@ -283,3 +283,26 @@ describe('route sync repairs a gateway that lost its state', () => {
     expect(os.fake.readOpenshellState('logos')?.workspaces.m?.inference.user).toMatchObject({ provider: 'logos-lmstudio', model: 'm' });
   });
 });
+
+describe('worker upgrades', () => {
+  it('uploads the current worker into a sandbox that has an older one, once', async () => {
+    await os.home.run(['route', 'add', 'custom/fake-model', '--endpoint', model.url, '--name', 'm']);
+    expect((await os.home.run(['sandbox', 'create', 'work'])).code).toBe(0);
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const file = join(os.home.env.LOGOS_HOME as string, 'state', 'sandboxes.json');
+    const state = JSON.parse(readFileSync(file, 'utf8'));
+    expect(state.sandboxes.work.worker_sha).toMatch(/^[0-9a-f]{64}$/);
+    const current = state.sandboxes.work.worker_sha;
+    state.sandboxes.work.worker_sha = 'from-an-older-logos';
+    writeFileSync(file, JSON.stringify(state));
+    const uploads = () => workspaceCalls('m').filter((c) => c.startsWith('sandbox upload')).length;
+    const before = uploads();
+    for (let i = 0; i < 2; i++) {
+      const r = await os.home.run(['run', '--sandbox', 'work', '--json', 'hi'], { env: { OPENAI_BASE_URL: model.url } });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+    }
+    expect(uploads()).toBe(before + 1);
+    expect(JSON.parse(readFileSync(file, 'utf8')).sandboxes.work.worker_sha).toBe(current);
+  });
+});

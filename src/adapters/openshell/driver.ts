@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../core/context.js';
 import { LogosError } from '../../core/errors.js';
@@ -48,8 +49,15 @@ function targetOf(rec: SandboxRecord): OsTarget {
 export class OpenShellDriver implements SandboxDriver {
   readonly kind = 'openshell' as const;
   readonly inferenceBaseUrl = 'https://inference.local/v1';
+  private sha: string | undefined;
 
   constructor(private readonly opts: OpenShellDriverOptions) {}
+
+  /** sha256 of the worker bundle, to tell whether a sandbox has the current one. */
+  private workerSha(file: string): string {
+    this.sha ??= createHash('sha256').update(readFileSync(file)).digest('hex');
+    return this.sha;
+  }
 
   async preflight(): Promise<void> {
     await this.opts.openshell.requireWorkspaces();
@@ -108,6 +116,7 @@ export class OpenShellDriver implements SandboxDriver {
         });
       }
       await os.sandboxUpload(t, rec.name, workerFile, WORKER_PATH_IN_SANDBOX);
+      out.worker_sha = this.workerSha(workerFile);
     } catch (err) {
       if (!existing) await os.sandboxDelete(t, rec.name).catch(() => undefined);
       throw err;
@@ -167,6 +176,19 @@ export class OpenShellDriver implements SandboxDriver {
         }),
       );
     }
+    // After an upgrade of Logos the sandbox still has the old worker: upload the current one.
+    let updatedRecord: SandboxRecord | undefined;
+    try {
+      const workerFile = this.workerFile();
+      const sha = this.workerSha(workerFile);
+      if (rec.worker_sha !== sha) {
+        await this.opts.openshell.sandboxUpload(t, rec.name, workerFile, WORKER_PATH_IN_SANDBOX);
+        this.opts.logger.info('uploaded the current worker into the sandbox', { sandbox: rec.name, worker_sha: sha.slice(0, 12) });
+        updatedRecord = { ...rec, worker_sha: sha };
+      }
+    } catch (err) {
+      return failed(err instanceof LogosError ? err : new LogosError('OPENSHELL_FAILED', String(err)));
+    }
     const timeoutSec = Math.max(1, Math.ceil(req.timeoutMs / 1000));
     const h = this.opts.openshell.sandboxExec(t, rec.name, {
       command: ['node', WORKER_PATH_IN_SANDBOX],
@@ -198,6 +220,6 @@ export class OpenShellDriver implements SandboxDriver {
       }
       return o;
     });
-    return { outcome, kill: h.kill };
+    return { outcome, kill: h.kill, ...(updatedRecord ? { updatedRecord } : {}) };
   }
 }

@@ -118,6 +118,9 @@ export async function runCommand(env: CommandEnv, words: string[], opts: RunOpts
     ...(Object.keys(params).length ? { params } : {}),
     signal: env.signal,
     onFrame,
+    onProgress: (m) => {
+      if (live && io.errTTY) io.err.write(ce.dim(`• ${m}\n`));
+    },
     onStart: (r) => {
       if (live && io.errTTY) io.err.write(ce.dim(`▸ ${r.id} · sandbox ${r.sandbox} · ${r.provider}/${r.model}\n`));
     },
