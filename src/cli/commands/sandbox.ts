@@ -71,6 +71,7 @@ export function registerSandbox(program: Command, env: CommandEnv): void {
         ['Created', s.created_at],
       ];
       if (s.dir) rows.push(['Directory', s.dir]);
+      if (s.gateway) rows.push(['Gateway', `${s.gateway} (workspace ${s.workspace ?? '-'})`]);
       for (const [k, v] of rows) printLine(env.io, `${`${k}:`.padEnd(11)} ${v}`);
     });
 
