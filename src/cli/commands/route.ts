@@ -196,9 +196,6 @@ gateway as host.openshell.internal.`,
       else printLine(env.io, `${colors(env.io).green('✓')} Default route is now ${name}`);
     });
 
-  route.action(() => {
-    throw new LogosError('USAGE', 'Missing subcommand.', { hint: 'Try `logos route list` or `logos route --help`.' });
-  });
 }
 
 /** The gateway must exist; the default local one is started on demand. */
