@@ -147,11 +147,7 @@ export async function dispatchTask(ctx: DispatchContext, input: DispatchInput): 
   const durationMs = ctx.clock.now().getTime() - started;
   const base = { durationMs, exitCode: end.exitCode, stats, ...(running.updatedRecord ? { sandboxUpdate: running.updatedRecord } : {}) };
 
-  if (end.startError) {
-    log.error('sandbox could not start the worker', { code: end.startError.code, error: end.startError.message });
-    return { ...base, status: 'error', error: end.startError, finalResponse: '' };
-  }
-
+  // A result means the worker ran, whatever else the driver noticed.
   if (result) {
     const out: DispatchOutcome = { ...base, status: result.status, result, finalResponse: result.final_response ?? '' };
     if (result.usage) out.usage = result.usage;
@@ -164,6 +160,11 @@ export async function dispatchTask(ctx: DispatchContext, input: DispatchInput): 
     }
     log.info('task finished', { status: result.status, duration_ms: durationMs, exit_code: end.exitCode, ...statsFields(stats) });
     return out;
+  }
+
+  if (end.startError) {
+    log.error('sandbox could not start the worker', { code: end.startError.code, error: end.startError.message });
+    return { ...base, status: 'error', error: end.startError, finalResponse: '' };
   }
 
   const details = {

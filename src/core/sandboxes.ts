@@ -67,6 +67,11 @@ export interface RunningExec {
   updatedRecord?: SandboxRecord;
 }
 
+/** The fields of a finished process that make an ExecOutcome. */
+export function outcomeOf(r: Omit<ExecOutcome, 'startError'>): ExecOutcome {
+  return { exitCode: r.exitCode, signal: r.signal, timedOut: r.timedOut, cancelled: r.cancelled, stderrTail: r.stderrTail, durationMs: r.durationMs };
+}
+
 /** An exec that never started: the driver's reason, reported like any other outcome. */
 export function failedExec(err: LogosError): RunningExec {
   return {

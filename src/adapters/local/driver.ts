@@ -8,7 +8,7 @@ import { LogosError } from '../../core/errors.js';
 import type { CredentialSource } from '../../core/ports.js';
 import { getProvider } from '../../core/providers.js';
 import type { RouteRecord } from '../../core/routes.js';
-import { failedExec, type ExecOutcome, type ExecRequest, type RunningExec, type SandboxDriver, type SandboxRecord, type SandboxStatus } from '../../core/sandboxes.js';
+import { failedExec, outcomeOf, type ExecOutcome, type ExecRequest, type RunningExec, type SandboxDriver, type SandboxRecord, type SandboxStatus } from '../../core/sandboxes.js';
 import { spawnProcess } from '../exec/runner.js';
 import { findExecutable } from '../exec/which.js';
 import { buildBwrapArgs } from './bwrap-args.js';
@@ -180,14 +180,7 @@ export class LocalDriver implements SandboxDriver {
     const outcome = proc.result.then(async (r): Promise<ExecOutcome> => {
       await proxy.close().catch(() => {});
       await sock.cleanup().catch(() => {});
-      const out: ExecOutcome = {
-        exitCode: r.exitCode,
-        signal: r.signal,
-        timedOut: r.timedOut,
-        cancelled: r.cancelled,
-        stderrTail: r.stderrTail,
-        durationMs: r.durationMs,
-      };
+      const out = outcomeOf(r);
       if (r.notFound) out.startError = new LogosError('BWRAP_MISSING', `bubblewrap could not be started (${bwrap}).`, { hint: BWRAP_INSTALL_HINT });
       else if (r.spawnError) out.startError = new LogosError('BWRAP_FAILED', `bubblewrap could not be started: ${r.spawnError}`, { hint: BWRAP_INSTALL_HINT });
       else if (r.exitCode === 1 && /^bwrap: /m.test(r.stderrTail) && !r.timedOut && !r.cancelled) {

@@ -15,6 +15,7 @@ import {
   type OsTarget,
 } from '../../core/openshell.js';
 import type { Records } from '../../core/ports.js';
+import { outcomeOf } from '../../core/sandboxes.js';
 import { runProcess, spawnProcess, type RunResult } from '../exec/runner.js';
 import { findExecutable } from '../exec/which.js';
 import { compareVersions, parseErrorText, parseInferenceGet, parseVersion, stripAnsi } from './parse.js';
@@ -370,15 +371,7 @@ export class OpenShellClient implements OpenShell {
       ...(spec.onStdoutEnd ? { onStdoutEnd: spec.onStdoutEnd } : {}),
     });
     return {
-      result: proc.result.then((r) => ({
-        exitCode: r.exitCode,
-        signal: r.signal,
-        timedOut: r.timedOut,
-        cancelled: r.cancelled,
-        stderrTail: r.stderrTail,
-        durationMs: r.durationMs,
-        notFound: r.notFound,
-      })),
+      result: proc.result.then((r) => ({ ...outcomeOf(r), notFound: r.notFound })),
       kill: proc.kill,
     };
   }

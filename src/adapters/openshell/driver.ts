@@ -5,8 +5,9 @@ import type { Logger } from '../../core/context.js';
 import { LogosError } from '../../core/errors.js';
 import type { OpenShell, OsTarget } from '../../core/openshell.js';
 import type { RouteRecord } from '../../core/routes.js';
-import { failedExec, type ExecOutcome, type ExecRequest, type RunningExec, type SandboxDriver, type SandboxRecord, type SandboxStatus } from '../../core/sandboxes.js';
+import { failedExec, outcomeOf, type ExecOutcome, type ExecRequest, type RunningExec, type SandboxDriver, type SandboxRecord, type SandboxStatus } from '../../core/sandboxes.js';
 import { defaultWorkerFile } from '../local/driver.js';
+import { stripAnsi } from './parse.js';
 
 /**
  * Sandboxes on an OpenShell gateway. A sandbox lives in its route's workspace
@@ -204,16 +205,10 @@ export class OpenShellDriver implements SandboxDriver {
       ...(req.onStdoutEnd ? { onStdoutEnd: req.onStdoutEnd } : {}),
     });
     const outcome = h.result.then((r): ExecOutcome => {
-      const o: ExecOutcome = {
-        exitCode: r.exitCode,
-        signal: r.signal,
-        timedOut: r.timedOut,
-        cancelled: r.cancelled,
-        stderrTail: r.stderrTail,
-        durationMs: r.durationMs,
-      };
+      const o = outcomeOf(r);
       if (r.notFound) o.startError = new LogosError('OPENSHELL_MISSING', 'The OpenShell CLI is not installed or not on PATH.');
-      else if (r.exitCode === 1 && /is not ready|not found/i.test(r.stderrTail) && !/"type"/.test(r.stderrTail)) {
+      // openshell's own refusal (not the worker's): `Error: … is not ready` / `sandbox not found`.
+      else if (r.exitCode === 1 && /^Error:.*(is not ready|sandbox not found)/m.test(stripAnsi(r.stderrTail))) {
         o.startError = new LogosError('SANDBOX_UNAVAILABLE', `Sandbox '${rec.name}' could not run the worker: ${r.stderrTail.trim().split('\n').pop() ?? ''}`, {
           hint: `Check it with \`logos sandbox show ${rec.name}\`.`,
         });
