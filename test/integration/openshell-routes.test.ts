@@ -212,7 +212,9 @@ describe('sandboxes and dispatch on OpenShell', () => {
     const create = seq.find((x) => x.startsWith('sandbox create'));
     expect(create).toBe('sandbox create --name work --from base --no-auto-providers --no-tty --policy ' + create?.split('--policy ')[1]);
     expect(create?.endsWith(' -- sleep infinity')).toBe(true);
-    expect(seq).toContain('sandbox upload work ' + seq.find((x) => x.startsWith('sandbox upload'))?.split(' ')[3] + ' /sandbox/.logos/worker.mjs');
+    const upload = seq.findIndex((x) => x.startsWith('sandbox upload work '));
+    expect(seq[upload]?.endsWith(' /sandbox/.logos/worker.mjs')).toBe(true);
+    expect(seq[upload - 1]).toBe('sandbox exec --name work --no-tty --timeout 60 -- mkdir -p /sandbox/.logos');
 
     // The fake runs exec'd commands on the host, so the worker reaches the fake model server
     // through OPENAI_BASE_URL (which takes precedence over https://inference.local/v1).

@@ -16,7 +16,8 @@ import { stripAnsi } from './parse.js';
  * the task on stdin. The worker reaches the model at https://inference.local/v1.
  */
 
-export const WORKER_PATH_IN_SANDBOX = '/sandbox/.logos/worker.mjs';
+export const WORKER_DIR_IN_SANDBOX = '/sandbox/.logos';
+export const WORKER_PATH_IN_SANDBOX = `${WORKER_DIR_IN_SANDBOX}/worker.mjs`;
 export const WORKER_LOG_IN_SANDBOX = '/sandbox/.logos/worker.jsonl';
 /** The same file, relative to the exec working directory (the sandbox workdir, /sandbox). */
 const WORKER_LOG_RELATIVE = '.logos/worker.jsonl';
@@ -116,6 +117,7 @@ export class OpenShellDriver implements SandboxDriver {
           hint: `Look at it with \`openshell -g ${t.gateway} --workspace ${t.workspace} sandbox get ${rec.name}\`.`,
         });
       }
+      await this.ensureWorkerDir(t, rec.name);
       await os.sandboxUpload(t, rec.name, workerFile, WORKER_PATH_IN_SANDBOX);
       out.worker_sha = this.workerSha(workerFile);
     } catch (err) {
@@ -123,6 +125,25 @@ export class OpenShellDriver implements SandboxDriver {
       throw err;
     }
     return out;
+  }
+
+  /** The upload writes a file to an exact path: make sure its directory exists first. */
+  private async ensureWorkerDir(t: OsTarget, name: string): Promise<void> {
+    let stderr = '';
+    const h = this.opts.openshell.sandboxExec(t, name, {
+      command: ['mkdir', '-p', WORKER_DIR_IN_SANDBOX],
+      input: '',
+      timeoutSec: 60,
+      onStdoutLine: () => {},
+      onOversizedLine: () => {},
+      onStderrLine: (l) => (stderr += `${l}\n`),
+    });
+    const r = await h.result;
+    if (r.exitCode !== 0) {
+      throw new LogosError('SANDBOX_UNAVAILABLE', `Could not prepare ${WORKER_DIR_IN_SANDBOX} in sandbox '${name}' (exit ${r.exitCode}): ${stderr.trim().split('\n').pop() ?? ''}`, {
+        hint: `Look at the sandbox with \`openshell -g ${t.gateway} --workspace ${t.workspace} sandbox get ${name}\`.`,
+      });
+    }
   }
 
   async remove(rec: SandboxRecord): Promise<void> {
