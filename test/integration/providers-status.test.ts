@@ -3,11 +3,11 @@
  * against fake model servers on 127.0.0.1 (nothing leaves the machine).
  */
 import { chmodSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeModelServer, type FakeServerOptions } from '../fakes/model-servers.js';
 import { makeHome, type Home } from '../helpers/logos.js';
+import { closedPort } from '../helpers/net.js';
 
 interface Status {
   provider: string;
@@ -40,13 +40,6 @@ async function fake(opts: FakeServerOptions = {}): Promise<FakeModelServer> {
   return s;
 }
 
-async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 async function logos(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}) {
   const r = await home.run(args, opts);

@@ -6,6 +6,7 @@ import { probeProvider } from '../../src/adapters/providers/probe.js';
 import { nullLogger, type LogFields, type Logger } from '../../src/core/context.js';
 import { LogosError } from '../../src/core/errors.js';
 import { startFakeAnthropic, startFakeOpenAI, type FakeModelServer, type FakeServerOptions } from '../fakes/model-servers.js';
+import { closedPort } from '../helpers/net.js';
 
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -18,14 +19,6 @@ async function openai(opts: FakeServerOptions = {}): Promise<FakeModelServer> {
   return s;
 }
 
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 /** Accepts connections and never answers. */
 async function silentServer(): Promise<number> {
