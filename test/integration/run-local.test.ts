@@ -36,6 +36,16 @@ async function addOpenAIRoute(name = 'fake', extra: string[] = []): Promise<void
   expect(r.code, r.stderr).toBe(0);
 }
 
+/** A `logos run --json` whose model stalls after its first tokens, once a token has arrived. */
+async function startStalledRun(): Promise<ReturnType<Home['start']>> {
+  openai.setScenario({ name: 'stall', stallAfter: 2 });
+  const running = home.start(['run', '--json', 'stall please']);
+  let out = '';
+  running.child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  await waitFor(() => out.includes('"type":"token"'), 'the first token');
+  return running;
+}
+
 function frames(stdout: string): Array<Record<string, unknown>> {
   return jsonLines(stdout);
 }
@@ -200,11 +210,7 @@ describe('logos run (local bwrap sandbox)', () => {
 
   it('reports a worker killed mid-stream as SANDBOX_DISCONNECTED, promptly', async () => {
     await addOpenAIRoute();
-    openai.setScenario({ name: 'stall', stallAfter: 2 });
-    const { child, done } = home.start(['run', '--json', 'stall please']);
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    await waitFor(() => out.includes('"type":"token"'), 'the first token');
+    const { done } = await startStalledRun();
     // the worker is the node process running /opt/logos/worker.mjs under this home's bwrap
     const workers = await waitFor(() => {
       const w = processesMatching('/opt/logos/worker.mjs').filter((p) => !p.includes('bwrap'));
@@ -221,12 +227,8 @@ describe('logos run (local bwrap sandbox)', () => {
 
   it('stops the worker and everything it started on SIGTERM (and Ctrl-C)', async () => {
     await addOpenAIRoute();
-    openai.setScenario({ name: 'stall', stallAfter: 2 });
     for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-      const { child, done } = home.start(['run', '--json', 'stall please']);
-      let out = '';
-      child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-      await waitFor(() => out.includes('"type":"token"'), 'the first token');
+      const { child, done } = await startStalledRun();
       child.kill(sig);
       const r = await done;
       expect(r.code, sig).toBe(130);
@@ -239,11 +241,7 @@ describe('logos run (local bwrap sandbox)', () => {
 
   it('a host killed with SIGKILL leaves no sandbox behind and its run shows as interrupted', async () => {
     await addOpenAIRoute();
-    openai.setScenario({ name: 'stall', stallAfter: 2 });
-    const { child, done } = home.start(['run', '--json', 'stall please']);
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    await waitFor(() => out.includes('"type":"token"'), 'the first token');
+    const { child, done } = await startStalledRun();
     child.kill('SIGKILL');
     await done;
     // bwrap --die-with-parent takes the sandbox down with the host
