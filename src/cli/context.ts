@@ -16,11 +16,12 @@ import type { RunTaskContext } from '../core/run-task.js';
 import { emptySandboxes, type DriverKind, type SandboxContext, type SandboxDriver, type SandboxesFile } from '../core/sandboxes.js';
 import { createFileLogger } from '../log/logger.js';
 import { openConfig, readConfig, type LogosConfig } from '../store/config.js';
-import { JsonFile } from '../store/json-file.js';
+import { JsonFile, pidAlive } from '../store/json-file.js';
 import { envValue, resolvePaths, type LogosPaths } from '../store/paths.js';
 import { FileRunStore } from '../store/runs-store.js';
 import { Vault } from '../store/vault.js';
 import { prepareRoute } from './prepare-route.js';
+import { own, validEntriesFile, validGatewaysFile, validRoutesFile, validSandboxesFile } from '../core/records.js';
 
 /** Everything a command needs, wired once per process. Built lazily so `--help` and `--version` stay fast. */
 export interface App {
@@ -61,12 +62,11 @@ export function createApp(env: NodeJS.ProcessEnv = process.env): App {
   const logger = createFileLogger(paths.logFile, { level: envValue('LOGOS_LOG_LEVEL', env) ?? 'debug', source: 'cli' });
   const vault = new Vault(paths);
   const credentials: CredentialSource = { get: (p, e) => vault.get(p, e, env) };
-  const state = <T>(file: string, empty: () => T, key: string) =>
-    new JsonFile<T>(join(paths.state, file), { empty, validate: (v) => !!v && typeof (v as Record<string, unknown>)[key] === 'object' });
-  const routes = state<RoutesFile>('routes.json', emptyRoutes, 'routes');
-  const sandboxes = state<SandboxesFile>('sandboxes.json', emptySandboxes, 'sandboxes');
-  const gateways = state<GatewaysFile>('gateways.json', emptyGateways, 'gateways');
-  const versionCache = state<VersionCacheFile>('openshell-version.json', () => ({ entries: {} }), 'entries');
+  const state = <T>(file: string, empty: () => T, validate: (v: unknown) => boolean) => new JsonFile<T>(join(paths.state, file), { empty, validate });
+  const routes = state<RoutesFile>('routes.json', emptyRoutes, validRoutesFile);
+  const sandboxes = state<SandboxesFile>('sandboxes.json', emptySandboxes, validSandboxesFile);
+  const gateways = state<GatewaysFile>('gateways.json', emptyGateways, validGatewaysFile);
+  const versionCache = state<VersionCacheFile>('openshell-version.json', () => ({ entries: {} }), validEntriesFile);
   const runs = new FileRunStore(join(paths.state, 'runs'));
   const workerFile = envValue('LOGOS_WORKER_FILE', env) ?? (config.workerFile || undefined);
   const pathEnv = env.PATH;
@@ -92,7 +92,7 @@ export function createApp(env: NodeJS.ProcessEnv = process.env): App {
     clock: systemClock,
     logger,
     gatewayIsLocal: async (gw) => {
-      const rec = (await gateways.read()).gateways[gw];
+      const rec = own((await gateways.read()).gateways, gw);
       if (rec) return rec.kind === 'local';
       const listed = (await os().gatewayList().catch(() => [])).find((g) => g.name === gw);
       return listed ? listed.type === 'local' : false;
@@ -110,6 +110,7 @@ export function createApp(env: NodeJS.ProcessEnv = process.env): App {
         nodePath: config.binaries.node,
         credentials,
         logger,
+        pidAlive,
         ...(pathEnv ? { pathEnv } : {}),
         ...(workerFile ? { workerFile } : {}),
       });

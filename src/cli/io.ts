@@ -1,5 +1,8 @@
+import { isUtf8 } from 'node:buffer';
 import { Chalk } from 'chalk';
+import { LogosError } from '../core/errors.js';
 import { redactValue } from '../core/redact.js';
+import { stripControls, terminalSafe } from '../core/text.js';
 
 /** Terminal IO helpers. Colour and progress only on a TTY; --json output is plain JSON on stdout. */
 
@@ -23,6 +26,36 @@ export function processIo(): Io {
   };
 }
 
+function colourOn(tty: boolean): boolean {
+  return tty && !process.env.NO_COLOR;
+}
+
+/** A stream whose text writes pass through terminalSafe (see core/text.ts). */
+function safeStream(stream: NodeJS.WriteStream, keepColour: boolean): NodeJS.WriteStream {
+  const write = (chunk: unknown, ...rest: unknown[]): boolean =>
+    (stream.write as (...a: unknown[]) => boolean)(typeof chunk === 'string' ? terminalSafe(chunk, keepColour) : chunk, ...rest);
+  return new Proxy(stream, {
+    get(target, prop) {
+      if (prop === 'write') return write;
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+/**
+ * The streams as a person reads them: every text written to a human stream loses
+ * its control characters (Logos' own colours excepted). stdout carrying --json
+ * is data and stays exactly as written.
+ */
+export function humanIo(io: Io, jsonOnStdout: boolean): Io {
+  return {
+    ...io,
+    out: jsonOnStdout ? io.out : safeStream(io.out, colourOn(io.isTTY)),
+    err: safeStream(io.err, colourOn(io.errTTY)),
+  };
+}
+
 export function printJson(io: Io, value: unknown): void {
   io.out.write(`${JSON.stringify(redactValue(value), null, 2)}\n`);
 }
@@ -32,27 +65,67 @@ export function printLine(io: Io, text = ''): void {
 }
 
 export function colors(io: Io, stream: 'out' | 'err' = 'out') {
-  const on = stream === 'out' ? io.isTTY : io.errTTY;
-  return new Chalk({ level: on && !process.env.NO_COLOR ? 1 : 0 });
+  return new Chalk({ level: colourOn(stream === 'out' ? io.isTTY : io.errTTY) ? 1 : 0 });
 }
 
-/** A simple aligned table for human output. */
+/** Width of a cell as the terminal shows it: colour codes take no room. */
+function visibleWidth(text: string): number {
+  return text.replace(/\u001b\[[0-9;]*m/g, '').length;
+}
+
+/**
+ * An aligned table for human output. Cells are data: their control characters
+ * are removed before the caller's colours (if any) are measured out.
+ */
 export function table(rows: string[][], header: string[]): string {
-  const all = [header, ...rows];
-  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  return all.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).join('\n');
+  const all = [header, ...rows].map((r) => r.map((cell) => terminalSafe(cell, true)));
+  const widths = header.map((_, i) => Math.max(...all.map((r) => visibleWidth(r[i] ?? ''))));
+  return all
+    .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat(Math.max(0, (widths[i] ?? 0) - visibleWidth(cell))))).join('  '))
+    .join('\n');
 }
 
-export async function readAllStdin(stdin: NodeJS.ReadStream, maxBytes = 16 * 1024 * 1024): Promise<string> {
+/** `Key:  value` lines for `show` commands; values are data and lose their control characters. */
+export function printFields(io: Io, rows: Array<[string, string]>, width = 11): void {
+  for (const [k, v] of rows) printLine(io, `${`${k}:`.padEnd(width)} ${stripControls(v)}`);
+}
+
+/**
+ * Read a stream to its end, refusing (not truncating) more than maxBytes and
+ * input that is not UTF-8. `what` names the input in errors ("the message on stdin").
+ */
+export async function readBounded(
+  stream: AsyncIterable<unknown>,
+  maxBytes: number,
+  what: string,
+  tooLarge: (what: string, max: number) => LogosError = (w, m) =>
+    new LogosError('INVALID_ARGUMENT', `${w} is larger than ${formatBytes(m)}; nothing was read.`, { hint: 'Give a smaller input.' }),
+): Promise<string> {
   const parts: Buffer[] = [];
   let size = 0;
-  for await (const chunk of stdin) {
+  for await (const chunk of stream) {
     const b = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
     size += b.length;
-    if (size > maxBytes) break;
+    if (size > maxBytes) throw tooLarge(what, maxBytes);
     parts.push(b);
   }
-  return Buffer.concat(parts).toString('utf8');
+  return decodeUtf8(Buffer.concat(parts), what);
+}
+
+/** Strict UTF-8: invalid input is reported, never silently replaced with U+FFFD. */
+export function decodeUtf8(buf: Uint8Array, what: string): string {
+  if (!isUtf8(buf)) {
+    throw new LogosError('INVALID_ARGUMENT', `${what} is not valid UTF-8.`, {
+      hint: 'Convert it to UTF-8 first, e.g. `iconv -f latin1 -t utf-8 FILE`.',
+    });
+  }
+  return Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString('utf8');
+}
+
+export function formatBytes(n: number): string {
+  if (n >= 1024 * 1024) return `${+(n / 1048576).toFixed(1)} MiB`;
+  if (n >= 1024) return `${+(n / 1024).toFixed(1)} KiB`;
+  return `${n} bytes`;
 }
 
 /** Read a secret at a TTY prompt without echoing it (shows * per character). */

@@ -2,7 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { EXIT_CODES, LogosError, toLogosError } from '../core/errors.js';
 import { redactText } from '../core/redact.js';
-import { colors, processIo, type Io } from './io.js';
+import { stripControls } from '../core/text.js';
+import { colors, humanIo, processIo, type Io } from './io.js';
 import { registerCreds } from './commands/creds.js';
 import { registerDebug } from './commands/debug.js';
 import { registerDemo } from './commands/demo.js';
@@ -29,8 +30,10 @@ export interface CommandEnv {
   json: boolean;
   /** Exit code a command wants (default 0). */
   exitCode: number;
-  /** Aborted on Ctrl-C / SIGTERM. */
+  /** Aborted on Ctrl-C / SIGTERM while cancellable work runs (see shared.ts `cancellable`). */
   signal: AbortSignal;
+  /** How many cancellable operations are running; with none, a signal ends the command at once. */
+  cancellable: number;
   logFile?: string;
 }
 
@@ -77,21 +80,32 @@ export function renderError(env: CommandEnv, err: LogosError): void {
     return;
   }
   const c = colors(env.io, 'err');
-  env.io.err.write(`${c.red('Error:')} ${redactText(err.message)}\n`);
-  if (err.hint) env.io.err.write(`${c.dim('Hint:')} ${redactText(err.hint)}\n`);
+  // Messages can carry text from a worker or an upstream server: no control sequences.
+  env.io.err.write(`${c.red('Error:')} ${stripControls(redactText(err.message))}\n`);
+  if (err.hint) env.io.err.write(`${c.dim('Hint:')} ${stripControls(redactText(err.hint))}\n`);
   if (env.logFile && err.exitCode !== EXIT_CODES.USAGE) env.io.err.write(c.dim(`Log: ${env.logFile}\n`));
 }
 
-export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+export async function main(argv: string[], rawIo: Io = processIo()): Promise<number> {
   const controller = new AbortController();
-  const env: CommandEnv = { io, json: argv.includes('--json'), exitCode: 0, signal: controller.signal };
+  const json = argv.includes('--json');
+  const io = humanIo(rawIo, json);
+  const env: CommandEnv = { io, json, exitCode: 0, signal: controller.signal, cancellable: 0 };
   let firstSignalAt = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
     const now = Date.now();
     if (firstSignalAt === 0) {
       firstSignalAt = now;
-      controller.abort(new LogosError('CANCELLED', `Interrupted by ${sig}.`));
-      return;
+      if (env.cancellable > 0) {
+        // A task is running: stop it cleanly (worker killed, run recorded as cancelled).
+        controller.abort(new LogosError('CANCELLED', `Interrupted by ${sig}.`));
+        return;
+      }
+      // Nothing to clean up (reading input, waiting on a lock, talking to docker):
+      // leave at once. State writes are atomic and the runner's exit hook kills
+      // any child process group.
+      renderError(env, new LogosError('CANCELLED', `Interrupted by ${sig}.`));
+      process.exit(EXIT_CODES.CANCELLED);
     }
     // conf's atomic writer (when-exit) re-raises every signal it sees at once; only a
     // second signal from the user (a moment later) means "leave now". The runner's exit

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { DEFAULT_PROBE_TIMEOUT_MS, probeProvider, type ProbeOptions } from '../adapters/providers/probe.js';
 import { systemClock, type Clock } from '../core/context.js';
 import { isLogosError } from '../core/errors.js';
+import { validEntriesFile } from '../core/records.js';
 import {
   configuredTargets,
   DEFAULT_STATUS_TTL_MS,
@@ -49,7 +50,7 @@ export function providerStatusFile(app: Pick<App, 'paths'>, lockTimeoutMs?: numb
   return new JsonFile<ProviderStatusFile>(join(app.paths.state, 'provider-status.json'), {
     empty: emptyProviderStatus,
     mode: 0o600,
-    validate: (v) => !!v && typeof v === 'object' && typeof (v as ProviderStatusFile).entries === 'object' && (v as ProviderStatusFile).entries !== null,
+    validate: validEntriesFile,
     ...(lockTimeoutMs ? { lockTimeoutMs } : {}),
   });
 }

@@ -21,3 +21,17 @@ export interface JsonOpt {
 export function setJson(env: CommandEnv, opts: JsonOpt): void {
   if (opts.json) env.json = true;
 }
+
+/**
+ * Run work that stops cleanly on Ctrl-C / SIGTERM through env.signal (a task:
+ * its worker is stopped and the run recorded as cancelled). Outside such work
+ * the first signal ends the command at once (see main.ts).
+ */
+export async function cancellable<T>(env: CommandEnv, fn: () => Promise<T>): Promise<T> {
+  env.cancellable += 1;
+  try {
+    return await fn();
+  } finally {
+    env.cancellable -= 1;
+  }
+}

@@ -17,6 +17,8 @@ export type ReasonCode =
   // local state
   | 'STATE_CORRUPT'
   | 'STATE_LOCKED'
+  | 'PATH_NOT_WRITABLE'
+  | 'DISK_FULL'
   | 'PERMISSION_NOT_600'
   | 'NO_CREDENTIAL'
   // environment / dependencies
@@ -80,6 +82,8 @@ const EXIT_BY_CODE: Partial<Record<ReasonCode, number>> = {
   STATE_CORRUPT: EXIT_CODES.STATE,
   STATE_LOCKED: EXIT_CODES.STATE,
   PERMISSION_NOT_600: EXIT_CODES.ENVIRONMENT,
+  PATH_NOT_WRITABLE: EXIT_CODES.ENVIRONMENT,
+  DISK_FULL: EXIT_CODES.ENVIRONMENT,
   BWRAP_MISSING: EXIT_CODES.ENVIRONMENT,
   BWRAP_FAILED: EXIT_CODES.ENVIRONMENT,
   OPENSHELL_MISSING: EXIT_CODES.ENVIRONMENT,
@@ -99,7 +103,7 @@ const EXIT_BY_CODE: Partial<Record<ReasonCode, number>> = {
 };
 
 export function exitCodeFor(code: string): number {
-  return EXIT_BY_CODE[code as ReasonCode] ?? EXIT_CODES.FAILURE;
+  return Object.hasOwn(EXIT_BY_CODE, code) ? (EXIT_BY_CODE[code as ReasonCode] ?? EXIT_CODES.FAILURE) : EXIT_CODES.FAILURE;
 }
 
 export interface LogosErrorInit {
@@ -140,9 +144,46 @@ export function isLogosError(err: unknown): err is LogosError {
   return err instanceof LogosError;
 }
 
+/**
+ * A filesystem refusal on one of Logos' own paths (state, log, config) is the
+ * environment, not a bug: say which path and what to do.
+ */
+function fromErrno(err: unknown): LogosError | undefined {
+  const e = err as (NodeJS.ErrnoException & { dest?: unknown }) | undefined;
+  if (!e || typeof e !== 'object' || typeof e.code !== 'string') return undefined;
+  const path = typeof e.path === 'string' ? e.path : typeof e.dest === 'string' ? e.dest : undefined;
+  const where = path ? ` ${path}` : '';
+  switch (e.code) {
+    case 'EACCES':
+    case 'EPERM':
+      return new LogosError('PATH_NOT_WRITABLE', `Permission denied on${where || ' a file Logos needs'} (${e.syscall ?? 'access'}).`, {
+        hint: `Logos needs to read and write its config, state and log directories (\`logos debug path\` lists them). Fix the owner or mode${path ? ` of ${path}` : ''}, or set LOGOS_HOME to a directory you own.`,
+        details: { path, errno: e.code },
+        cause: err,
+      });
+    case 'EROFS':
+      return new LogosError('PATH_NOT_WRITABLE', `${path ?? 'A path Logos writes'} is on a read-only file system.`, {
+        hint: 'Set LOGOS_HOME (or XDG_STATE_HOME / XDG_CONFIG_HOME) to a writable directory.',
+        details: { path, errno: e.code },
+        cause: err,
+      });
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new LogosError('DISK_FULL', `No space left to write${where || ' a file'}.`, {
+        hint: 'Free some disk space (`df -h`), or set LOGOS_HOME to a disk with room. Nothing already stored was changed.',
+        details: { path, errno: e.code },
+        cause: err,
+      });
+    default:
+      return undefined;
+  }
+}
+
 /** Wrap anything thrown into a LogosError (unknown errors become INTERNAL). */
 export function toLogosError(err: unknown): LogosError {
   if (err instanceof LogosError) return err;
+  const fs = fromErrno(err);
+  if (fs) return fs;
   const message = err instanceof Error ? err.message : String(err);
   return new LogosError('INTERNAL', message, {
     hint: 'This is a bug in Logos. Run with LOGOS_LOG_LEVEL=debug and look at the log (`logos debug path`).',

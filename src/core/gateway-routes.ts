@@ -4,6 +4,7 @@ import { gatewayVisibleEndpoint, type OpenShell, type OsProviderSpec, type OsTar
 import type { CredentialSource, Records } from './ports.js';
 import { getProvider } from './providers.js';
 import type { RouteRecord, RoutesFile } from './routes.js';
+import { own } from './records.js';
 
 /**
  * A model route on a gateway is an OpenShell workspace: one provider and one
@@ -88,7 +89,7 @@ function target(route: RouteRecord): OsTarget {
 
 async function setStatus(ctx: GatewayRouteContext, name: string, status: RouteRecord['status'], detail?: string): Promise<void> {
   await ctx.routes.update((file) => {
-    const r = file.routes[name];
+    const r = own(file.routes, name);
     if (!r) return;
     r.status = status;
     if (detail) r.status_detail = detail;

@@ -3,6 +3,7 @@ import { LogosError } from './errors.js';
 import { imageTagForVersion } from './versions.js';
 import type { OpenShell, OsStatus } from './openshell.js';
 import type { Records } from './ports.js';
+import { own } from './records.js';
 
 /**
  * OpenShell gateways. A local gateway is a docker container Logos starts
@@ -154,7 +155,7 @@ export async function gatewayUp(ctx: GatewayContext, input: { name: string; port
   const tag = imageTagForVersion(version);
   const image = `${GATEWAY_IMAGE}:${tag}`;
   const cname = containerName(name);
-  const existing = (await ctx.gateways.read()).gateways[name];
+  const existing = own((await ctx.gateways.read()).gateways, name);
   if (existing && !existing.managed) {
     throw new LogosError('ALREADY_EXISTS', `Gateway '${name}' is registered as ${existing.kind} (${existing.endpoint}); Logos did not start it.`, {
       hint: 'Pick another name for a local gateway, e.g. `logos gateway up local`.',
@@ -244,7 +245,7 @@ async function saveRecord(
   r: { name: string; endpoint: string; port: number | undefined; image: string; cname: string; volume?: string },
 ): Promise<GatewayRecord> {
   return ctx.gateways.update((file) => {
-    const prev = file.gateways[r.name];
+    const prev = own(file.gateways, r.name);
     const rec: GatewayRecord = {
       name: r.name,
       endpoint: r.endpoint,
@@ -307,7 +308,7 @@ async function waitReachable(ctx: GatewayContext, name: string, cname: string): 
 }
 
 export async function gatewayDown(ctx: GatewayContext, name: string): Promise<GatewayRecord> {
-  const rec = (await ctx.gateways.read()).gateways[name];
+  const rec = own((await ctx.gateways.read()).gateways, name);
   if (!rec) throw notFound(name);
   if (!rec.managed) {
     throw new LogosError('INVALID_ARGUMENT', `Gateway '${name}' was not started by Logos (${rec.endpoint}).`, {
@@ -321,7 +322,7 @@ export async function gatewayDown(ctx: GatewayContext, name: string): Promise<Ga
   if (ctx.dryRun) return rec;
   ctx.logger.info('gateway down', { gateway: name });
   return ctx.gateways.update((file) => {
-    const r = file.gateways[name] as GatewayRecord;
+    const r = own(file.gateways, name) as GatewayRecord;
     r.state = 'down';
     return r;
   });
@@ -331,11 +332,13 @@ export async function gatewayRegister(ctx: Pick<GatewayContext, 'gateways' | 'op
   const name = validateGatewayName(input.name);
   let url: URL;
   try {
+    if (/[\u0000-\u001f\u007f-\u009f\s]/.test(input.endpoint)) throw new Error('control characters');
     url = new URL(input.endpoint);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme');
   } catch {
     throw new LogosError('INVALID_ARGUMENT', `Invalid gateway endpoint '${input.endpoint}'.`, { hint: 'e.g. https://gw.example.org:17670 or http://127.0.0.1:17670' });
   }
-  if ((await ctx.gateways.read()).gateways[name]) {
+  if (own((await ctx.gateways.read()).gateways, name)) {
     throw new LogosError('ALREADY_EXISTS', `Logos already has a gateway named '${name}'.`, { hint: `See \`logos gateway list\`; remove it first with \`logos gateway remove ${name}\`.` });
   }
   const loopback = ['127.0.0.1', 'localhost', '[::1]', '::1'].includes(url.hostname);
@@ -359,7 +362,7 @@ export async function gatewayRegister(ctx: Pick<GatewayContext, 'gateways' | 'op
 }
 
 export async function gatewayUnregister(ctx: Pick<GatewayContext, 'gateways' | 'openshell' | 'logger'>, name: string, routesOnIt: string[]): Promise<void> {
-  const rec = (await ctx.gateways.read()).gateways[name];
+  const rec = own((await ctx.gateways.read()).gateways, name);
   if (!rec) throw notFound(name);
   if (rec.managed && rec.state !== 'down') {
     throw new LogosError('IN_USE', `Gateway '${name}' is running (Logos started it).`, { hint: `Stop it first with \`logos gateway down ${name}\`.` });

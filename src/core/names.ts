@@ -58,16 +58,69 @@ export function newTaskId(now: Date = new Date()): string {
   return `t_${ts}${rand}`;
 }
 
-/** Parse a duration such as 600s, 10m, 2h, 1d, 1500ms or a bare number of seconds. */
-export function parseDuration(text: string): number {
+/** The longest timer Node keeps (2^31-1 ms, about 24.8 days); a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface RangeOpts {
+  /** The option being parsed, for the message (e.g. "--timeout"). */
+  flag?: string;
+  min?: number;
+  max?: number;
+}
+
+function describeMs(ms: number): string {
+  if (ms % 86_400_000 === 0) return `${ms / 86_400_000}d`;
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+/**
+ * Parse a duration such as 600s, 10m, 2h, 1d, 1500ms or a bare number of
+ * seconds, and check it is within [min, max] ms (default: 1 ms to 24 days, the
+ * longest timer Node keeps).
+ */
+export function parseDuration(text: string, opts: RangeOpts = {}): number {
+  const what = opts.flag ? `${opts.flag} ` : '';
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
   if (!m) {
-    throw new LogosError('INVALID_ARGUMENT', `Invalid duration '${text}'.`, {
+    throw new LogosError('INVALID_ARGUMENT', `Invalid duration ${what}'${text}'.`, {
       hint: 'Use a number with a unit: 1500ms, 90s, 10m, 2h, 1d (a bare number means seconds).',
     });
   }
   const n = Number(m[1]);
   const unit = m[2] ?? 's';
   const mult = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit] ?? 1000;
-  return Math.round(n * mult);
+  const ms = Math.round(n * mult);
+  const min = opts.min ?? 1;
+  const max = opts.max ?? 24 * 86_400_000;
+  if (!(ms >= min && ms <= max)) {
+    throw new LogosError('INVALID_ARGUMENT', `${what ? `${what}` : 'The duration '}'${text}' is out of range: use ${describeMs(min)} to ${describeMs(max)}.`, {
+      hint: 'e.g. --timeout 90s, 10m or 2h.',
+    });
+  }
+  return ms;
+}
+
+/** A whole number written in decimal digits only (no 1e21, 0x10, 1.0), within [min, max]. */
+export function parseWholeNumber(text: string, opts: RangeOpts & { flag: string }): number {
+  const n = /^\s*\d{1,16}\s*$/.test(text) ? Number(text) : NaN;
+  const min = opts.min ?? 0;
+  const max = opts.max ?? Number.MAX_SAFE_INTEGER;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new LogosError('INVALID_ARGUMENT', `${opts.flag} must be a whole number from ${min} to ${max}, got '${text}'.`);
+  }
+  return n;
+}
+
+/** A decimal number (digits, optional fraction; no exponent or hex), within [min, max]. */
+export function parseDecimal(text: string, opts: RangeOpts & { flag: string }): number {
+  const n = /^\s*\d{1,6}(\.\d{1,12})?\s*$/.test(text) ? Number(text) : NaN;
+  const min = opts.min ?? 0;
+  const max = opts.max ?? Number.MAX_SAFE_INTEGER;
+  if (!Number.isFinite(n) || n < min || n > max) {
+    throw new LogosError('INVALID_ARGUMENT', `${opts.flag} must be a number from ${min} to ${max}, got '${text}'.`);
+  }
+  return n;
 }

@@ -109,7 +109,7 @@ export interface OpenShell {
   sandboxCount(gateway: string): Promise<number>;
   sandboxDelete(t: OsTarget, name: string): Promise<'deleted' | 'missing'>;
   sandboxUpload(t: OsTarget, name: string, localPath: string, dest: string): Promise<void>;
-  sandboxExec(t: OsTarget, name: string, spec: OsExecSpec): { result: Promise<OsExecResult>; kill(): void };
+  sandboxExec(t: OsTarget, name: string, spec: OsExecSpec): OsExecHandle;
 }
 
 /** Endpoints on this host must be given to a local gateway as host.openshell.internal. */
@@ -120,4 +120,13 @@ export function gatewayVisibleEndpoint(endpoint: string, gatewayIsLocal: boolean
     u.hostname = 'host.openshell.internal';
   }
   return u.toString().replace(/\/+$/, '');
+}
+
+/** A running `sandbox exec`. */
+export interface OsExecHandle {
+  result: Promise<OsExecResult>;
+  kill(): void;
+  /** Stop reading its output for now (a slow reader); resumeOutput continues. */
+  pauseOutput?(): void;
+  resumeOutput?(): void;
 }

@@ -60,6 +60,12 @@ export function parseProviderModel(spec: string): { provider: string; model: str
 
 /** Validate and normalise an endpoint URL (strip trailing slashes). */
 export function normalizeEndpoint(url: string): string {
+  // WHATWG URL parsing silently drops tabs and newlines (`…/v1\nX` becomes `…/v1X`): refuse them instead.
+  if (/[\u0000-\u001f\u007f-\u009f\s]/.test(url)) {
+    throw new LogosError('INVALID_ARGUMENT', `Invalid endpoint URL ${JSON.stringify(url)}: it contains spaces or control characters.`, {
+      hint: 'Give the base URL including /v1, e.g. http://127.0.0.1:1234/v1.',
+    });
+  }
   let u: URL;
   try {
     u = new URL(url);
@@ -76,6 +82,12 @@ export function normalizeEndpoint(url: string): string {
   if (u.username || u.password) {
     throw new LogosError('INVALID_ARGUMENT', 'Endpoint URLs must not carry credentials.', {
       hint: 'Store the key with `logos creds set <provider>` instead.',
+    });
+  }
+  if (u.search || u.hash || url.includes('?') || url.includes('#')) {
+    // The proxy and OpenShell join paths onto the base URL; a query string would be dropped on the way.
+    throw new LogosError('INVALID_ARGUMENT', `Endpoint URLs cannot carry a query string or fragment ('${u.search}${u.hash}').`, {
+      hint: 'Give only the base URL, e.g. https://my-resource.openai.azure.com/openai/v1 (Azure\'s v1 API needs no api-version).',
     });
   }
   return u.toString().replace(/\/+$/, '');

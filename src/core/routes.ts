@@ -5,6 +5,7 @@ import type { Records } from './ports.js';
 import type { RouteApi } from './protocol.js';
 import { getProvider, normalizeEndpoint, parseProviderModel } from './providers.js';
 import { workspaceNameFor } from './gateway-routes.js';
+import { own } from './records.js';
 
 /**
  * A model route pins one provider + model (+ endpoint). Sandboxes are bound to
@@ -116,7 +117,7 @@ export async function addRoute(ctx: RouteContext, input: AddRouteInput): Promise
   }
 
   const isDefault = await ctx.routes.update((file) => {
-    const existing = file.routes[name];
+    const existing = own(file.routes, name);
     if (existing && !input.replace) {
       const same = existing.provider === route.provider && existing.model === route.model;
       throw new LogosError('ALREADY_EXISTS', `A route named '${name}' already exists (${existing.provider}/${existing.model}).`, {
@@ -137,7 +138,7 @@ export async function addRoute(ctx: RouteContext, input: AddRouteInput): Promise
     }
     file.routes[name] = route;
     // The first route becomes the default; a demo route never does on its own (its server is gone after the demo).
-    if (input.makeDefault || (!input.demo && (!file.default || !file.routes[file.default]))) file.default = name;
+    if (input.makeDefault || (!input.demo && (!file.default || !own(file.routes, file.default)))) file.default = name;
     return file.default === name;
   });
   ctx.logger.info('route added', { route: name, provider: route.provider, model: route.model, endpoint: route.endpoint });
@@ -160,7 +161,7 @@ function notFound(name: string, known: string[]): LogosError {
 
 export async function getRoute(ctx: Pick<RouteContext, 'routes'>, name: string): Promise<RouteRecord> {
   const file = await ctx.routes.read();
-  const r = file.routes[name];
+  const r = own(file.routes, name);
   if (!r) throw notFound(name, Object.keys(file.routes));
   return r;
 }
@@ -169,11 +170,11 @@ export async function getRoute(ctx: Pick<RouteContext, 'routes'>, name: string):
 export async function resolveRoute(ctx: Pick<RouteContext, 'routes'>, name?: string): Promise<RouteRecord> {
   const file = await ctx.routes.read();
   if (name) {
-    const r = file.routes[name];
+    const r = own(file.routes, name);
     if (!r) throw notFound(name, Object.keys(file.routes));
     return r;
   }
-  const d = file.default ? file.routes[file.default] : undefined;
+  const d = file.default ? own(file.routes, file.default) : undefined;
   if (!d) {
     throw new LogosError('NO_DEFAULT_ROUTE', 'No default model route is set.', {
       hint: 'Add one with `logos route add <provider>/<model> --default` (e.g. `logos route add ollama/llama3.2 --default`), or try `logos demo`.',
@@ -184,7 +185,7 @@ export async function resolveRoute(ctx: Pick<RouteContext, 'routes'>, name?: str
 
 export async function setDefaultRoute(ctx: Pick<RouteContext, 'routes'>, name: string): Promise<void> {
   await ctx.routes.update((file) => {
-    if (!file.routes[name]) throw notFound(name, Object.keys(file.routes));
+    if (!own(file.routes, name)) throw notFound(name, Object.keys(file.routes));
     file.default = name;
   });
 }
@@ -202,7 +203,7 @@ export async function removeRoute(
     });
   }
   const removed = await ctx.routes.update((file) => {
-    const r = file.routes[name];
+    const r = own(file.routes, name);
     if (!r) throw notFound(name, Object.keys(file.routes));
     delete file.routes[name];
     if (file.default === name) {

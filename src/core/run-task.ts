@@ -1,5 +1,5 @@
 import type { Clock, Logger } from './context.js';
-import { dispatchTask, type DispatchOutcome } from './dispatch.js';
+import { checkTaskSize, dispatchTask, type DispatchOutcome } from './dispatch.js';
 import { LogosError } from './errors.js';
 import { newTaskId } from './names.js';
 import type { Records } from './ports.js';
@@ -7,6 +7,7 @@ import type { ChatMessage, Frame, TaskInput } from './protocol.js';
 import { resolveRoute, type RouteRecord, type RoutesFile } from './routes.js';
 import type { RunRecord, RunStore } from './runs.js';
 import { createSandbox, type DriverKind, type SandboxDriver, type SandboxesFile, type SandboxRecord } from './sandboxes.js';
+import { own } from './records.js';
 
 /** The `logos run` use case: pick sandbox and route, record the run, dispatch, record the outcome. */
 
@@ -35,7 +36,8 @@ export interface RunTaskInput {
   timeoutMs: number;
   params?: TaskInput['params'];
   signal?: AbortSignal;
-  onFrame?: (frame: Frame) => void;
+  /** See DispatchInput.onFrame: a returned promise pauses the worker's output until it settles. */
+  onFrame?: (frame: Frame, line: string) => void | Promise<void>;
   /** Called once the run is recorded, before the worker starts. */
   onStart?: (run: RunRecord) => void;
   /** Progress worth showing a person (e.g. a sandbox being created on first use). */
@@ -54,7 +56,7 @@ export interface RunTaskResult {
 async function pickSandbox(ctx: RunTaskContext, input: RunTaskInput): Promise<{ sandbox: SandboxRecord; route: RouteRecord }> {
   const file = await ctx.sandboxes.read();
   if (input.sandbox) {
-    const sb = file.sandboxes[input.sandbox];
+    const sb = own(file.sandboxes, input.sandbox);
     if (!sb) {
       throw new LogosError('NOT_FOUND', `No sandbox named '${input.sandbox}'.`, {
         hint: `Create it with \`logos sandbox create ${input.sandbox}\`, or leave out --sandbox to use the route's own sandbox.`,
@@ -69,7 +71,7 @@ async function pickSandbox(ctx: RunTaskContext, input: RunTaskInput): Promise<{ 
     return { sandbox: sb, route };
   }
   const route = await resolveRoute(ctx, input.route);
-  const existing = file.sandboxes[route.name];
+  const existing = own(file.sandboxes, route.name);
   if (existing && existing.route === route.name) return { sandbox: existing, route };
   if (existing) {
     throw new LogosError('IN_USE', `The sandbox '${route.name}' exists but is bound to route '${existing.route}'.`, {
@@ -90,10 +92,12 @@ export async function runTask(ctx: RunTaskContext, input: RunTaskInput): Promise
       hint: 'Pass it as an argument (`logos run "Summarise README.md"`), with --file, or on stdin.',
     });
   }
-  const { sandbox, route } = await pickSandbox(ctx, input);
   const messages: ChatMessage[] = [];
   if (input.system) messages.push({ role: 'system', content: input.system });
   messages.push({ role: 'user', content: input.message });
+  // A task that cannot fit is refused before anything is created or recorded.
+  checkTaskSize(messages);
+  const { sandbox, route } = await pickSandbox(ctx, input);
 
   const id = newTaskId(ctx.clock.now());
   const run: RunRecord = {
@@ -144,14 +148,14 @@ export async function runTask(ctx: RunTaskContext, input: RunTaskInput): Promise
   if (outcome.sandboxUpdate) {
     const updated = outcome.sandboxUpdate;
     await ctx.sandboxes.update((file) => {
-      if (file.sandboxes[updated.name]) file.sandboxes[updated.name] = updated;
+      if (own(file.sandboxes, updated.name)) file.sandboxes[updated.name] = updated;
     });
   }
   run.status = outcome.status;
   run.ended_at = ctx.clock.now().toISOString();
   run.duration_ms = outcome.durationMs;
   run.exit_code = outcome.exitCode;
-  run.response_chars = outcome.finalResponse.length;
+  run.response_chars = outcome.responseChars;
   if (outcome.usage) run.usage = outcome.usage;
   if (outcome.error) {
     run.error = { code: outcome.error.code, message: outcome.error.message, ...(outcome.error.hint ? { hint: outcome.error.hint } : {}) };

@@ -3,6 +3,7 @@ import { LogosError } from './errors.js';
 import { validateSandboxName } from './names.js';
 import type { Records } from './ports.js';
 import type { RouteRecord } from './routes.js';
+import { own } from './records.js';
 
 export type DriverKind = 'local' | 'openshell';
 
@@ -63,6 +64,14 @@ export interface RunningExec {
   outcome: Promise<ExecOutcome>;
   /** Kill the worker and everything it started. */
   kill(): void;
+  /**
+   * The worker delivered its final result: stop serving it (e.g. close the
+   * inference proxy), so a worker that lingers can make no more model calls.
+   */
+  resultReceived?(): void;
+  /** Stop reading the worker's output for now (the reader is slow); resumeOutput continues. */
+  pauseOutput?(): void;
+  resumeOutput?(): void;
   /** The driver changed the sandbox (e.g. uploaded a newer worker): the record to save. */
   updatedRecord?: SandboxRecord;
 }
@@ -114,7 +123,7 @@ export async function createSandbox(
   const name = validateSandboxName(input.name);
   const driver = ctx.driver(input.driver);
   await driver.preflight();
-  const existing = (await ctx.sandboxes.read()).sandboxes[name];
+  const existing = own((await ctx.sandboxes.read()).sandboxes, name);
   if (existing) {
     throw new LogosError('ALREADY_EXISTS', `A sandbox named '${name}' already exists (route ${existing.route}).`, {
       hint: `Use it with \`logos run --sandbox ${name} …\`, or delete it first: \`logos sandbox delete ${name}\`.`,
@@ -125,7 +134,7 @@ export async function createSandbox(
   // Register locally only once the driver says it exists.
   try {
     await ctx.sandboxes.update((file) => {
-      if (file.sandboxes[name]) {
+      if (own(file.sandboxes, name)) {
         throw new LogosError('ALREADY_EXISTS', `A sandbox named '${name}' was created by another process meanwhile.`, {
           hint: `See it with \`logos sandbox show ${name}\`.`,
         });
@@ -147,7 +156,7 @@ export async function listSandboxes(ctx: Pick<SandboxContext, 'sandboxes'>): Pro
 
 export async function getSandbox(ctx: Pick<SandboxContext, 'sandboxes'>, name: string): Promise<SandboxRecord> {
   const file = await ctx.sandboxes.read();
-  const s = file.sandboxes[name];
+  const s = own(file.sandboxes, name);
   if (!s) throw notFound(name, Object.keys(file.sandboxes));
   return s;
 }

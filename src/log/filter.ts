@@ -53,7 +53,7 @@ export function parseSince(text: string, now: number = Date.now()): number {
     return ms;
   }
   try {
-    return now - parseDuration(t);
+    return now - parseDuration(t, { max: 100 * 365 * 86_400_000 });
   } catch {
     throw bad();
   }

@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, statSync } from 'node:fs';
+import { fstatSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pino from 'pino';
 import type { LogFields, Logger } from '../core/context.js';
@@ -7,32 +7,51 @@ import { redactText, redactValue } from '../core/redact.js';
 /**
  * The unified debug log: one JSON object per line with ts, level, source, msg
  * and correlation fields (task_id, sandbox, gateway, route). Secrets are masked
- * before anything is written. Never colour, never spinners.
+ * before anything is written. Never colour, never spinners. Every key appears
+ * once per record, and the file is rotated by size while the process runs.
  */
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-const ROTATE_BYTES = 20 * 1024 * 1024;
+export const ROTATE_BYTES = 20 * 1024 * 1024;
+/** Check the size again after this many bytes written by this process. */
+const ROTATE_CHECK_EVERY = 1024 * 1024;
+/** Keys the writer sets itself; a field with one of these names is kept as `field_<name>`. */
+const RESERVED = new Set(['level', 'ts', 'msg', 'pid', 'time']);
 
-function rotateIfLarge(file: string): void {
+/**
+ * Move the log to `<file>.1` when it has grown past the limit. `fd` is our open
+ * descriptor: a file someone else already rotated (its inode changed) is left alone.
+ */
+function rotateIfLarge(file: string, limit: number, fd?: number): boolean {
   try {
-    if (statSync(file).size > ROTATE_BYTES) renameSync(file, `${file}.1`);
+    const st = statSync(file);
+    if (st.size <= limit) return false;
+    if (fd !== undefined && fstatSync(fd).ino !== st.ino) return true; // rotated by another process: just reopen
+    renameSync(file, `${file}.1`);
+    return true;
   } catch {
-    // missing file: nothing to rotate
+    return false; // missing file: nothing to rotate
   }
 }
 
 class PinoLogger implements Logger {
-  /** `source` is kept here, not in pino bindings, so a child can change it without a duplicate key. */
+  /** Bindings are merged here, not with pino.child, so a record never carries a key twice. */
   constructor(
     private readonly p: pino.Logger,
-    private readonly source: string,
+    private readonly bindings: LogFields,
   ) {}
   private write(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: LogFields): void {
     if (!this.p.isLevelEnabled(level)) return;
-    const { source, ...rest } = fields ?? {};
-    this.p[level]({ source: typeof source === 'string' ? source : this.source, ...redactValue(rest) }, redactText(msg));
+    const rec: LogFields = { ...this.bindings };
+    if (fields) {
+      for (const [k, v] of Object.entries(redactValue(fields))) {
+        if (v === undefined) continue;
+        rec[RESERVED.has(k) ? `field_${k}` : k] = v;
+      }
+    }
+    this.p[level](rec, redactText(msg));
   }
   debug(msg: string, fields?: LogFields): void {
     this.write('debug', msg, fields);
@@ -47,17 +66,38 @@ class PinoLogger implements Logger {
     this.write('error', msg, fields);
   }
   child(fields: LogFields): Logger {
-    const { source, ...rest } = fields;
-    return new PinoLogger(this.p.child(redactValue(rest)), typeof source === 'string' ? source : this.source);
+    const add: LogFields = {};
+    for (const [k, v] of Object.entries(redactValue(fields))) if (v !== undefined && !RESERVED.has(k)) add[k] = v;
+    return new PinoLogger(this.p, { ...this.bindings, ...add });
   }
 }
 
-export function createFileLogger(file: string, opts: { level?: string; source: string }): Logger {
+export interface FileLoggerOptions {
+  level?: string;
+  source: string;
+  /** Rotate at this size (default 20 MiB); tests use small values. */
+  rotateBytes?: number;
+}
+
+export function createFileLogger(file: string, opts: FileLoggerOptions): Logger {
+  const limit = opts.rotateBytes ?? ROTATE_BYTES;
   mkdirSync(dirname(file), { recursive: true });
-  rotateIfLarge(file);
+  rotateIfLarge(file, limit);
   const level = (LOG_LEVELS as readonly string[]).includes(opts.level ?? '') ? (opts.level as LogLevel) : 'debug';
   // Synchronous writes: the CLI is short-lived and must not lose its last lines on exit or crash.
   const dest = pino.destination({ dest: file, sync: true, mkdir: true });
+  let sinceCheck = 0;
+  const sink = {
+    write(line: string): void {
+      dest.write(line);
+      sinceCheck += line.length;
+      if (sinceCheck >= Math.min(ROTATE_CHECK_EVERY, limit)) {
+        sinceCheck = 0;
+        // A long-lived process (a run relaying a chatty worker, the daemon) rotates as it goes.
+        if (rotateIfLarge(file, limit, (dest as unknown as { fd: number }).fd)) dest.reopen();
+      }
+    },
+  };
   const p = pino(
     {
       level,
@@ -66,7 +106,7 @@ export function createFileLogger(file: string, opts: { level?: string; source: s
       timestamp: () => `,"ts":"${new Date().toISOString()}"`,
       formatters: { level: (label) => ({ level: label }) },
     },
-    dest,
+    sink,
   );
-  return new PinoLogger(p, opts.source);
+  return new PinoLogger(p, { source: opts.source });
 }

@@ -1,13 +1,15 @@
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
-import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import { dirname, basename, join } from 'node:path';
+import { mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { LogosError } from '../core/errors.js';
+import { DEFAULT_LOCK_TIMEOUT_MS, withLock } from './lock.js';
 
 /**
  * Atomic, locked JSON state files. cron, the daemon and a person at the terminal
  * run at the same time: every write is temp file + fsync + rename under a lock
- * file, and a file that does not parse is moved aside and reported, never
- * replaced by an empty one.
+ * that cannot be stolen (see lock.ts), and a file that does not parse or does
+ * not have the expected shape is moved aside and reported, never replaced by an
+ * empty one.
  */
 
 export interface JsonFileOptions<T> {
@@ -15,17 +17,23 @@ export interface JsonFileOptions<T> {
   empty: () => T;
   /** File mode for new files (default 0o644; the vault uses 0o600). */
   mode?: number;
+  /** Mode for directories created on the way (default 0o755; the vault uses 0o700). */
+  dirMode?: number;
   /** Validate the parsed value; throw or return false to treat it as corrupt. */
   validate?: (value: unknown) => boolean;
   /** How long to wait for the lock before giving up (ms). */
   lockTimeoutMs?: number;
 }
 
-const STALE_LOCK_MS = 30_000;
+export { withLock } from './lock.js';
 
-export async function atomicWrite(path: string, data: string, mode = 0o644): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+function tempName(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+}
+
+export async function atomicWrite(path: string, data: string, mode = 0o644, dirMode = 0o755): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: dirMode });
+  const tmp = tempName(path);
   const fd = openSync(tmp, 'wx', mode);
   try {
     writeSync(fd, data);
@@ -51,50 +59,28 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-async function sleep(ms: number): Promise<void> {
-  await new Promise((r) => setTimeout(r, ms));
+/**
+ * Remove temp files of `path` left by writers that died mid-write (kill -9 between
+ * the temp file and the rename). Called under the lock, so no live writer of this
+ * file is between those two steps except through a pid that is still alive.
+ */
+async function sweepTemps(path: string): Promise<void> {
+  const prefix = `.${basename(path)}.`;
+  let names: string[];
+  try {
+    names = await readdir(dirname(path));
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    if (!n.startsWith(prefix) || !n.endsWith('.tmp')) continue;
+    const pid = Number(n.slice(prefix.length).split('.')[0]);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !pidAlive(pid)) await unlink(join(dirname(path), n)).catch(() => {});
+  }
 }
 
-/** Run fn while holding `<path>.lock` (O_EXCL lock file with the owner's pid; stale locks are broken). */
-export async function withLock<R>(path: string, fn: () => Promise<R>, timeoutMs = 10_000): Promise<R> {
-  const lock = `${path}.lock`;
-  await mkdir(dirname(lock), { recursive: true });
-  const started = Date.now();
-  let delay = 5;
-  for (;;) {
-    try {
-      await writeFile(lock, `${process.pid} ${Date.now()}\n`, { flag: 'wx', mode: 0o600 });
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      // Break the lock if its owner is gone or it is very old.
-      try {
-        const [pidText, tsText] = (await readFile(lock, 'utf8')).trim().split(' ');
-        const pid = Number(pidText);
-        const ts = Number(tsText);
-        const st = await stat(lock);
-        const age = Date.now() - (Number.isFinite(ts) ? ts : st.mtimeMs);
-        if ((Number.isInteger(pid) && pid > 0 && !pidAlive(pid)) || age > STALE_LOCK_MS) {
-          await unlink(lock).catch(() => {});
-          continue;
-        }
-      } catch {
-        // lock vanished between our attempts or was half-written: retry
-      }
-      if (Date.now() - started > timeoutMs) {
-        throw new LogosError('STATE_LOCKED', `Timed out waiting for the lock on ${path}.`, {
-          hint: `Another logos process is writing it. If none is running, remove ${lock}.`,
-        });
-      }
-      await sleep(delay);
-      delay = Math.min(delay * 2, 40);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await unlink(lock).catch(() => {});
-  }
+function serialize(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
 }
 
 export class JsonFile<T> {
@@ -105,32 +91,47 @@ export class JsonFile<T> {
 
   /** Read the current value (no lock: rename makes reads consistent). */
   async read(): Promise<T> {
+    return (await this.readWithText()).value;
+  }
+
+  private async readWithText(): Promise<{ value: T; text?: string }> {
     let text: string;
     try {
       text = await readFile(this.path, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return this.opts.empty();
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { value: this.opts.empty() };
       throw err;
     }
-    return this.parse(text);
+    return { value: await this.parse(text), text };
   }
 
-  /** Read, change and write back under the lock. Returns what fn returned. */
+  /**
+   * Read, change and write back under the lock. Returns what fn returned.
+   * Nothing is written (and no file or directory created) when fn changed nothing.
+   */
   async update<R>(fn: (value: T) => R | Promise<R>): Promise<R> {
     return withLock(
       this.path,
       async () => {
-        const value = await this.read();
+        const { value, text } = await this.readWithText();
         const result = await fn(value);
-        await atomicWrite(this.path, `${JSON.stringify(value, null, 2)}\n`, this.opts.mode ?? 0o644);
+        const next = serialize(value);
+        const unchanged = text === undefined ? next === serialize(this.opts.empty()) : next === text;
+        if (!unchanged) {
+          await sweepTemps(this.path);
+          await atomicWrite(this.path, next, this.opts.mode ?? 0o644, this.opts.dirMode);
+        }
         return result;
       },
-      this.opts.lockTimeoutMs,
+      this.opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
     );
   }
 
   async write(value: T): Promise<void> {
-    await withLock(this.path, () => atomicWrite(this.path, `${JSON.stringify(value, null, 2)}\n`, this.opts.mode ?? 0o644));
+    await withLock(this.path, async () => {
+      await sweepTemps(this.path);
+      await atomicWrite(this.path, serialize(value), this.opts.mode ?? 0o644, this.opts.dirMode);
+    });
   }
 
   private async parse(text: string): Promise<T> {

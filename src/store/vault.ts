@@ -1,5 +1,6 @@
 import { chmod, mkdir, stat } from 'node:fs/promises';
 import { LogosError } from '../core/errors.js';
+import { hasOwn, isObject, isRecordMap, own } from '../core/records.js';
 import { maskSecret, registerSecret } from '../core/redact.js';
 import { JsonFile } from './json-file.js';
 import type { LogosPaths } from './paths.js';
@@ -30,11 +31,15 @@ export class Vault {
     this.file = new JsonFile<VaultFile>(paths.credentialsFile, {
       empty: () => ({ version: 1, keys: {} }),
       mode: 0o600,
-      validate: (v) => !!v && typeof v === 'object' && typeof (v as VaultFile).keys === 'object',
+      dirMode: 0o700,
+      validate: (v) => isObject(v) && isRecordMap(v.keys, (k) => typeof k.value === 'string' && typeof k.updated_at === 'string', false),
     });
   }
 
-  /** The dir and the file whose modes are wrong, with the mode each should have (missing ones are fine). */
+  /**
+   * The dir and the file that others can read or write, with the mode each should have
+   * (missing ones are fine; stricter modes such as a 0400 file are fine too).
+   */
   private async wrongModes(): Promise<Array<{ path: string; mode: number; want: number }>> {
     const out: Array<{ path: string; mode: number; want: number }> = [];
     for (const [path, want] of [
@@ -43,7 +48,7 @@ export class Vault {
     ] as const) {
       try {
         const mode = (await stat(path)).mode & 0o777;
-        if (mode !== want) out.push({ path, mode, want });
+        if ((mode & 0o077) !== 0) out.push({ path, mode, want });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       }
@@ -95,7 +100,7 @@ export class Vault {
   async remove(provider: string): Promise<boolean> {
     await this.checkPermissions();
     return this.file.update((v) => {
-      const had = provider in v.keys;
+      const had = hasOwn(v.keys, provider);
       delete v.keys[provider];
       return had;
     });
@@ -104,7 +109,7 @@ export class Vault {
   /** The stored key, or the provider's environment variable as a fallback. */
   async get(provider: string, envVar: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<{ value: string; source: 'vault' | 'env' } | undefined> {
     const v = await this.load();
-    const stored = v.keys[provider];
+    const stored = own(v.keys, provider);
     if (stored) return { value: stored.value, source: 'vault' };
     const fromEnv = envVar ? env[envVar] : undefined;
     if (fromEnv) {
@@ -121,7 +126,7 @@ export class Vault {
       out.push({ provider, source: 'vault', masked: maskSecret(k.value), updatedAt: k.updated_at });
     }
     for (const [provider, envVar] of Object.entries(envVars)) {
-      if (!envVar || v.keys[provider]) continue;
+      if (!envVar || own(v.keys, provider)) continue;
       const val = env[envVar];
       if (val) {
         registerSecret(val);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildBwrapArgs, IN_SANDBOX } from '../../src/adapters/local/bwrap-args.js';
+import { buildBwrapArgs, bwrapInvocation, IN_SANDBOX, sandboxAccounts } from '../../src/adapters/local/bwrap-args.js';
 
 const spec = { workdir: '/data/sb/demo/workdir', workerFile: '/app/dist/worker/logos-worker.mjs', nodePath: '/usr/bin/node', socketPath: '/run/user/1/logos/p.sock' };
 
@@ -30,11 +30,17 @@ describe('buildBwrapArgs', () => {
     expect(pairs(args, '--ro-bind')).toContainEqual(['/usr', '/usr']);
   });
 
-  it('keeps /etc secrets out: only named /etc files are bound', () => {
+  it('keeps /etc secrets and the host\'s accounts out: only named /etc files, and its own passwd/group', () => {
     const etc = [...pairs(args, '--ro-bind'), ...pairs(args, '--ro-bind-try')].filter(([src]) => src?.startsWith('/etc'));
     expect(etc.map(([s]) => s)).not.toContain('/etc');
     expect(etc.map(([s]) => s)).not.toContain('/etc/shadow');
-    expect(etc.map(([s]) => s)).toContain('/etc/passwd');
+    expect(etc.map(([s]) => s)).not.toContain('/etc/passwd');
+    expect(pairs(args, '--ro-bind-data').map(([, dest]) => dest)).toEqual(['/etc/passwd', '/etc/group']);
+    const acc = sandboxAccounts(1000, 1000);
+    expect(acc.passwd.split('\n').filter(Boolean).map((l) => l.split(':')[0])).toEqual(['root', 'sandbox', 'nobody']);
+    expect(acc.passwd).toContain('sandbox:x:1000:1000:Logos sandbox:/sandbox:/bin/sh');
+    expect(acc.group).toContain('sandbox:x:1000:');
+    expect(sandboxAccounts(0, 0).passwd).not.toContain('sandbox:');
   });
 
   it('sets the worker environment with the proxy socket and no keys', () => {
@@ -42,12 +48,23 @@ describe('buildBwrapArgs', () => {
     expect(env.LOGOS_INFERENCE_SOCKET).toBe(IN_SANDBOX.socket);
     expect(env.HOME).toBe('/sandbox');
     expect(Object.keys(env).filter((k) => /KEY|TOKEN|SECRET/.test(k))).toEqual([]);
-    expect(args.slice(-3)).toEqual(['--', '/usr/bin/node', IN_SANDBOX.worker]);
   });
 
-  it('binds node read-only when it lives outside /usr (nvm, volta, tarballs)', () => {
+  it('binds node read-only at a fixed place when it lives outside /usr (nvm, volta, tarballs)', () => {
     const a = buildBwrapArgs({ ...spec, nodePath: '/home/u/.nvm/versions/node/v20/bin/node' });
-    expect(pairs(a, '--ro-bind')).toContainEqual(['/home/u/.nvm/versions/node/v20/bin', '/home/u/.nvm/versions/node/v20/bin']);
+    expect(pairs(a, '--ro-bind')).toContainEqual(['/home/u/.nvm/versions/node/v20/bin', IN_SANDBOX.nodeDir]);
     expect(pairs(args, '--ro-bind').find(([s]) => s === '/usr/bin')).toBeUndefined();
+    expect(bwrapInvocation({ ...spec, nodePath: '/home/u/.nvm/versions/node/v20/bin/node' }).argv).toEqual(['--args', '3', '--', `${IN_SANDBOX.nodeDir}/node`, IN_SANDBOX.worker]);
+  });
+
+  it('passes its options through a pipe: the command line the sandbox can read has no host path', () => {
+    const inv = bwrapInvocation({ ...spec, uid: 1000, gid: 1000 });
+    expect(inv.argv).toEqual(['--args', '3', '--', '/usr/bin/node', IN_SANDBOX.worker]);
+    for (const hostPath of [spec.workdir, spec.workerFile, spec.socketPath]) expect(inv.argv.join(' ')).not.toContain(hostPath);
+    const options = new TextDecoder().decode(inv.fds[0]).split('\0');
+    expect(options.at(-1)).toBe('');
+    expect(options.slice(0, -1)).toEqual(buildBwrapArgs({ ...spec, uid: 1000, gid: 1000 }));
+    expect(new TextDecoder().decode(inv.fds[1])).toBe(sandboxAccounts(1000, 1000).passwd);
+    expect(new TextDecoder().decode(inv.fds[2])).toBe(sandboxAccounts(1000, 1000).group);
   });
 });

@@ -1,5 +1,5 @@
 /** The status cache in process: TTL with a fake clock, credential changes, a busy lock, a damaged cache file. */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -8,7 +8,7 @@ import { nullLogger } from '../../src/core/context.js';
 import type { ProbeOutcome, ProbeTarget } from '../../src/core/provider-status.js';
 import { PROVIDERS } from '../../src/core/providers.js';
 import { emptyRoutes, type RoutesFile } from '../../src/core/routes.js';
-import { JsonFile } from '../../src/store/json-file.js';
+import { JsonFile, withLock } from '../../src/store/json-file.js';
 import { resolvePaths } from '../../src/store/paths.js';
 import { Vault } from '../../src/store/vault.js';
 
@@ -79,13 +79,14 @@ describe('getProviderStatuses', () => {
 
   it('reports STALE_REFRESH with the last known result when another process holds the lock too long', async () => {
     await getProviderStatuses(app, { clock, probe });
-    const lock = join(app.paths.state, 'provider-status.json.lock');
-    // A live owner (this process) that keeps the lock.
-    writeFileSync(lock, `${process.pid} ${Date.now()}\n`);
+    // Another holder keeps the cache's lock while we want to refresh.
+    let release!: () => void;
+    const holding = withLock(join(app.paths.state, 'provider-status.json'), () => new Promise<void>((r) => (release = r)));
     const r = await getProviderStatuses(app, { clock, probe, refresh: true, lockTimeoutMs: 100 });
+    release();
+    await holding;
     expect(r[0]).toMatchObject({ provider: 'lmstudio', reason: 'STALE_REFRESH', state: 'error', message: expect.stringContaining('Last known: OK'), hint: expect.stringContaining('--refresh') });
     expect(probes).toHaveLength(1);
-    expect(existsSync(lock)).toBe(true);
   });
 
   it('a damaged cache file is moved aside and replaced, not fatal', async () => {

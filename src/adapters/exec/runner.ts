@@ -17,6 +17,8 @@ import { redactText } from '../../core/redact.js';
 export interface RunOptions {
   /** Data written to stdin, then stdin is closed. Without it stdin is /dev/null. */
   input?: string | Uint8Array;
+  /** Data for file descriptors 3, 4, … of the child (each a pipe, closed after the data). */
+  inputFds?: Uint8Array[];
   /** Extra environment (merged over the parent's unless extendEnv is false). Put secrets here, never in argv. */
   env?: Record<string, string | undefined>;
   extendEnv?: boolean;
@@ -61,6 +63,9 @@ export interface RunningProcess {
   result: Promise<RunResult>;
   /** Kill the whole process group (SIGTERM, then SIGKILL after the grace). */
   kill(): void;
+  /** Stop reading stdout (the child blocks once the pipe is full); resumeStdout continues. */
+  pauseStdout(): void;
+  resumeStdout(): void;
 }
 
 const STDERR_TAIL_BYTES = 4096;
@@ -160,9 +165,10 @@ export function spawnProcess(file: string, args: string[], opts: StreamOptions =
 
   const streaming = !!(opts.onStdoutLine || opts.onStderrLine);
   try {
+    const stdin = opts.input === undefined ? 'ignore' : 'pipe';
     child = execa(file, args, {
       input: opts.input,
-      stdin: opts.input === undefined ? 'ignore' : 'pipe',
+      ...(opts.inputFds?.length ? { stdio: [stdin, 'pipe', 'pipe', ...opts.inputFds] } : { stdin }),
       env: opts.env ?? {},
       extendEnv: opts.extendEnv ?? true,
       cwd: opts.cwd,
@@ -189,7 +195,7 @@ export function spawnProcess(file: string, args: string[], opts: StreamOptions =
       notFound: e.code === 'ENOENT',
       spawnError: e.message,
     };
-    return { pid: undefined, result: Promise.resolve(result), kill() {} };
+    return { pid: undefined, result: Promise.resolve(result), kill() {}, pauseStdout() {}, resumeStdout() {} };
   }
   const pid = child.pid;
   if (pid) liveGroups.add(pid);
@@ -295,7 +301,13 @@ export function spawnProcess(file: string, args: string[], opts: StreamOptions =
       } satisfies RunResult;
     },
   );
-  return { pid, result, kill };
+  return {
+    pid,
+    result,
+    kill,
+    pauseStdout: () => child.stdout?.pause(),
+    resumeStdout: () => child.stdout?.resume(),
+  };
 }
 
 /** Run to completion and collect output. Never rejects. */

@@ -1,23 +1,23 @@
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 
 /** Where things appear inside a local sandbox. */
 export const IN_SANDBOX = {
   workdir: '/sandbox',
   worker: '/opt/logos/worker.mjs',
+  /** Node's directory when it lives outside the system directories (nvm, volta, a tarball). */
+  nodeDir: '/opt/logos/node',
   socketDir: '/run/logos',
   socket: '/run/logos/inference.sock',
   workerLog: '/sandbox/.logos/worker.jsonl',
 } as const;
 
-/** Host files under /etc that programs need; the rest of /etc (shadow, keys, configs) stays out. */
+/** Host files under /etc that programs need; the rest of /etc (shadow, keys, configs, the host's users) stays out. */
 const ETC_FILES = [
   '/etc/ld.so.cache',
   '/etc/ld.so.conf',
   '/etc/ld.so.conf.d',
   '/etc/alternatives',
   '/etc/localtime',
-  '/etc/passwd',
-  '/etc/group',
   '/etc/nsswitch.conf',
   '/etc/hosts',
   '/etc/ssl',
@@ -29,18 +29,50 @@ export interface BwrapSpec {
   workdir: string;
   /** The worker bundle on the host, mounted read-only. */
   workerFile: string;
-  /** Node on the host; its directory is mounted read-only when it lives outside /usr. */
+  /** Node on the host; its directory is mounted read-only at /opt/logos/node when it lives outside /usr. */
   nodePath: string;
   /** The host-side inference proxy's Unix socket. */
   socketPath: string;
+  /** The uid/gid the worker runs as (for the sandbox's own /etc/passwd and /etc/group). */
+  uid?: number;
+  gid?: number;
   /** Extra environment for the worker (names and values must not be secrets). */
   env?: Record<string, string>;
 }
 
+/** File descriptors the bwrap child gets, in order from 3. */
+export const ARGS_FD = 3;
+const PASSWD_FD = 4;
+const GROUP_FD = 5;
+
+/** The path node has inside the sandbox. */
+export function nodeInSandbox(nodePath: string): string {
+  return isSystemPath(dirname(nodePath)) ? nodePath : `${IN_SANDBOX.nodeDir}/${basename(nodePath)}`;
+}
+
+function isSystemPath(p: string): boolean {
+  return /^\/(usr|bin|sbin|lib)(\/|$)/.test(p);
+}
+
 /**
- * bwrap argv for one task. No network (--unshare-all), a private /tmp and /proc,
- * read-only system dirs, a clean environment (--clearenv: host keys never enter),
- * no capabilities, and the sandbox dies with its parent.
+ * The sandbox's /etc/passwd and /etc/group: root, the worker's own user and
+ * nobody. The host's account list (names, home directories) stays out.
+ */
+export function sandboxAccounts(uid: number, gid: number): { passwd: string; group: string } {
+  const users = ['root:x:0:0:root:/root:/usr/sbin/nologin'];
+  const groups = ['root:x:0:'];
+  if (uid !== 0) users.push(`sandbox:x:${uid}:${gid}:Logos sandbox:${IN_SANDBOX.workdir}:/bin/sh`);
+  if (gid !== 0) groups.push(`sandbox:x:${gid}:`);
+  users.push('nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin');
+  groups.push('nogroup:x:65534:');
+  return { passwd: `${users.join('\n')}\n`, group: `${groups.join('\n')}\n` };
+}
+
+/**
+ * bwrap options for one task (everything before the command). No network
+ * (--unshare-all), a private /tmp and /proc, read-only system dirs, a clean
+ * environment (--clearenv: host keys never enter), no capabilities, and the
+ * sandbox dies with its parent.
  */
 export function buildBwrapArgs(spec: BwrapSpec): string[] {
   const args = [
@@ -70,8 +102,9 @@ export function buildBwrapArgs(spec: BwrapSpec): string[] {
     '/sbin',
   ];
   for (const f of ETC_FILES) args.push('--ro-bind-try', f, f);
+  args.push('--ro-bind-data', String(PASSWD_FD), '/etc/passwd', '--ro-bind-data', String(GROUP_FD), '/etc/group');
   const nodeDir = dirname(spec.nodePath);
-  if (!/^\/(usr|bin|sbin|lib)(\/|$)/.test(nodeDir)) args.push('--ro-bind', nodeDir, nodeDir);
+  if (!isSystemPath(nodeDir)) args.push('--ro-bind', nodeDir, IN_SANDBOX.nodeDir);
   args.push(
     '--proc',
     '/proc',
@@ -102,6 +135,21 @@ export function buildBwrapArgs(spec: BwrapSpec): string[] {
     ...spec.env,
   };
   for (const [k, v] of Object.entries(env)) args.push('--setenv', k, v);
-  args.push('--', spec.nodePath, IN_SANDBOX.worker);
   return args;
+}
+
+/**
+ * How bwrap is started: its options (host paths included) go through a pipe
+ * (`--args FD`), so the sandbox, which sees bwrap as its PID 1, finds only
+ * `bwrap --args 3 -- node /opt/logos/worker.mjs` in /proc/1/cmdline. The
+ * sandbox's /etc/passwd and /etc/group come through pipes too.
+ */
+export function bwrapInvocation(spec: BwrapSpec): { argv: string[]; fds: Uint8Array[] } {
+  const accounts = sandboxAccounts(spec.uid ?? 0, spec.gid ?? 0);
+  const enc = new TextEncoder();
+  const options = buildBwrapArgs(spec);
+  return {
+    argv: ['--args', String(ARGS_FD), '--', nodeInSandbox(spec.nodePath), IN_SANDBOX.worker],
+    fds: [enc.encode(`${options.join('\0')}\0`), enc.encode(accounts.passwd), enc.encode(accounts.group)],
+  };
 }

@@ -1,5 +1,5 @@
 import { existsSync, realpathSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,8 +11,14 @@ import type { RouteRecord } from '../../core/routes.js';
 import { failedExec, outcomeOf, type ExecOutcome, type ExecRequest, type RunningExec, type SandboxDriver, type SandboxRecord, type SandboxStatus } from '../../core/sandboxes.js';
 import { spawnProcess } from '../exec/runner.js';
 import { findExecutable } from '../exec/which.js';
-import { buildBwrapArgs } from './bwrap-args.js';
+import { bwrapInvocation } from './bwrap-args.js';
 import { startInferenceProxy } from './inference-proxy.js';
+import { readTailInside } from './safe-fs.js';
+
+/** The worker log, relative to the sandbox directory (see IN_SANDBOX.workerLog). */
+const WORKER_LOG_RELATIVE = '.logos/worker.jsonl';
+/** `sandbox logs` reads at most this much of the end of the worker log. */
+const LOG_TAIL_BYTES = 1024 * 1024;
 
 /**
  * The embedded default: a sandbox is a directory; each task runs the worker
@@ -30,6 +36,8 @@ export interface LocalDriverOptions {
   pathEnv?: string;
   /** Override the worker bundle location (default: dist/worker/logos-worker.mjs next to this build). */
   workerFile?: string;
+  /** Whether a host process is still running (to recognise proxy sockets left by a killed host). */
+  pidAlive: (pid: number) => boolean;
 }
 
 export function defaultWorkerFile(): string {
@@ -96,26 +104,51 @@ export class LocalDriver implements SandboxDriver {
     return { phase: 'Ready' };
   }
 
+  /**
+   * The worker's log lives in the sandbox directory, which the sandbox controls:
+   * read it without following links, without blocking, and at most the last MiB.
+   */
   async logs(rec: SandboxRecord, lines: number): Promise<string[]> {
     if (!rec.dir) return [];
-    try {
-      const text = await readFile(join(rec.dir, '.logos', 'worker.jsonl'), 'utf8');
-      return text.trimEnd().split('\n').filter(Boolean).slice(-lines);
-    } catch {
-      return [];
-    }
+    const tail = readTailInside(rec.dir, WORKER_LOG_RELATIVE, LOG_TAIL_BYTES);
+    if (!tail) return [];
+    const all = tail.text.split('\n');
+    if (tail.cut) all.shift(); // the first line was cut by the byte limit
+    return all.filter((l) => l.trim() !== '').slice(-lines);
   }
 
+  /**
+   * The proxy socket of one task. Its name carries the host pid, so sockets left
+   * by a host that was killed (kill -9: no cleanup ran) are recognised and removed.
+   */
   private async socketPath(taskId: string): Promise<{ path: string; cleanup: () => Promise<void> }> {
-    const name = `proxy-${taskId}.sock`;
+    const name = `proxy-${process.pid}-${taskId}.sock`;
     const preferred = join(this.opts.runtimeDir, name);
     // Unix socket paths are limited to ~107 bytes; fall back to a short private temp dir.
     if (Buffer.byteLength(preferred) < 100) {
       await mkdir(this.opts.runtimeDir, { recursive: true, mode: 0o700 });
+      await this.sweepStaleSockets();
       return { path: preferred, cleanup: async () => {} };
     }
     const dir = await mkdtemp(join(tmpdir(), 'logos-'));
     return { path: join(dir, name), cleanup: () => rm(dir, { recursive: true, force: true }) };
+  }
+
+  /** Remove proxy sockets whose host process is gone. */
+  private async sweepStaleSockets(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.opts.runtimeDir);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const m = /^proxy-(\d+)-.*\.sock$/.exec(n) ?? /^proxy-(t_[a-z0-9]+)\.sock$/.exec(n);
+      if (!m) continue;
+      // Sockets named without a pid (older versions) can only be stale leftovers by now.
+      const pid = Number(m[1]);
+      if (!Number.isInteger(pid) || !this.opts.pidAlive(pid)) await unlink(join(this.opts.runtimeDir, n)).catch(() => {});
+    }
   }
 
   async exec(rec: SandboxRecord, route: RouteRecord, req: ExecRequest): Promise<RunningExec> {
@@ -157,14 +190,17 @@ export class LocalDriver implements SandboxDriver {
     const log = this.opts.logger.child({ sandbox: rec.name, route: route.name, task_id: taskId });
     const proxyOpts = { socketPath: sock.path, upstream: route.endpoint, api: route.api, model: route.model, logger: log };
     const proxy = await startInferenceProxy(apiKey ? { ...proxyOpts, apiKey } : proxyOpts);
-    const args = buildBwrapArgs({
+    const invocation = bwrapInvocation({
       workdir: rec.dir as string,
       workerFile: realpathSync(workerFile),
       nodePath: realpathSync(this.opts.nodePath),
       socketPath: sock.path,
+      uid: process.getuid?.() ?? 0,
+      gid: process.getgid?.() ?? 0,
     });
-    const proc = spawnProcess(bwrap, args, {
+    const proc = spawnProcess(bwrap, invocation.argv, {
       input: req.taskJson,
+      inputFds: invocation.fds,
       // bwrap itself gets a minimal environment; --clearenv keeps even that out of the sandbox.
       env: { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8' },
       extendEnv: false,
@@ -177,8 +213,10 @@ export class LocalDriver implements SandboxDriver {
       onStderrLine: req.onStderrLine,
       ...(req.onStdoutEnd ? { onStdoutEnd: req.onStdoutEnd } : {}),
     });
+    let proxyClosed: Promise<void> | undefined;
+    const closeProxy = (): Promise<void> => (proxyClosed ??= proxy.close().catch(() => {}));
     const outcome = proc.result.then(async (r): Promise<ExecOutcome> => {
-      await proxy.close().catch(() => {});
+      await closeProxy();
       await sock.cleanup().catch(() => {});
       const out = outcomeOf(r);
       if (r.notFound) out.startError = new LogosError('BWRAP_MISSING', `bubblewrap could not be started (${bwrap}).`, { hint: BWRAP_INSTALL_HINT });
@@ -191,6 +229,14 @@ export class LocalDriver implements SandboxDriver {
       }
       return out;
     });
-    return { outcome, kill: proc.kill };
+    return {
+      outcome,
+      kill: proc.kill,
+      pauseOutput: proc.pauseStdout,
+      resumeOutput: proc.resumeStdout,
+      resultReceived: () => {
+        void closeProxy();
+      },
+    };
   }
 }

@@ -4,7 +4,7 @@ import { LogosError } from '../../core/errors.js';
 import {
   MIN_WORKSPACE_VERSION,
   type OpenShell,
-  type OsExecResult,
+  type OsExecHandle,
   type OsExecSpec,
   type OsGatewayItem,
   type OsInferenceRoute,
@@ -344,7 +344,7 @@ export class OpenShellClient implements OpenShell {
     await this.ok(t, ['sandbox', 'upload', name, localPath, dest], `upload to sandbox '${name}'`, { timeoutMs: 5 * 60_000 });
   }
 
-  sandboxExec(t: OsTarget, name: string, spec: OsExecSpec): { result: Promise<OsExecResult>; kill(): void } {
+  sandboxExec(t: OsTarget, name: string, spec: OsExecSpec): OsExecHandle {
     const args = ['sandbox', 'exec', '--name', name, '--no-tty'];
     if (spec.timeoutSec > 0) args.push('--timeout', String(spec.timeoutSec));
     for (const [k, v] of Object.entries(spec.env ?? {})) args.push('--env', `${k}=${v}`);
@@ -373,6 +373,8 @@ export class OpenShellClient implements OpenShell {
     return {
       result: proc.result.then((r) => ({ ...outcomeOf(r), notFound: r.notFound })),
       kill: proc.kill,
+      pauseOutput: proc.pauseStdout,
+      resumeOutput: proc.resumeStdout,
     };
   }
 }

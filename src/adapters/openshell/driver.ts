@@ -236,6 +236,12 @@ export class OpenShellDriver implements SandboxDriver {
       }
       return o;
     });
-    return { outcome, kill: h.kill, ...(updatedRecord ? { updatedRecord } : {}) };
+    return {
+      outcome,
+      kill: h.kill,
+      ...(h.pauseOutput ? { pauseOutput: h.pauseOutput } : {}),
+      ...(h.resumeOutput ? { resumeOutput: h.resumeOutput } : {}),
+      ...(updatedRecord ? { updatedRecord } : {}),
+    };
   }
 }

@@ -3,7 +3,10 @@ import { LogosError } from '../../core/errors.js';
 import { syncRoute } from '../../core/gateway-routes.js';
 import { getProvider, providerKeyEnvs } from '../../core/providers.js';
 import { maskSecret } from '../../core/redact.js';
-import { colors, printJson, printLine, promptSecret, readAllStdin, table } from '../io.js';
+import { colors, formatBytes, printJson, printLine, promptSecret, readBounded, table } from '../io.js';
+
+/** The longest key accepted (service-account JSON fits; a whole file piped by mistake does not). */
+const MAX_KEY_BYTES = 64 * 1024;
 import type { CommandEnv } from '../main.js';
 import { app, setJson, type JsonOpt } from '../shared.js';
 
@@ -29,11 +32,14 @@ There is no --key option on purpose: keys on a command line end up in ps and she
     .action(async (providerId: string, opts: JsonOpt & { keyStdin?: boolean }) => {
       setJson(env, opts);
       const provider = getProvider(providerId);
-      const a = await app(env);
       let key: string;
       if (opts.keyStdin || !env.io.stdinTTY) {
         if (env.io.stdinTTY && env.io.errTTY) env.io.err.write('Paste the key, then press Ctrl-D:\n');
-        key = await readAllStdin(env.io.stdin, 64 * 1024);
+        key = await readBounded(env.io.stdin, MAX_KEY_BYTES, 'The key on stdin', (what, max) =>
+          new LogosError('INVALID_ARGUMENT', `${what} is larger than ${formatBytes(max)}; nothing was stored.`, {
+            hint: 'Pipe only the key itself (e.g. `printf %s "$KEY" | logos creds set openai --key-stdin`).',
+          }),
+        );
       } else {
         key = await promptSecret(env.io, `Key for ${provider.label} (input hidden): `).catch(() => {
           throw new LogosError('CANCELLED', 'Cancelled; nothing was stored.');
@@ -42,6 +48,10 @@ There is no --key option on purpose: keys on a command line end up in ps and she
       // Strip the trailing newline of `echo`/files and surrounding blanks; keep everything
       // else intact (some credentials are multi-line, e.g. service-account JSON).
       key = key.replace(/^\s+|\s+$/g, '');
+      if (key === '') {
+        throw new LogosError('INVALID_ARGUMENT', 'The key is empty; nothing was stored.', { hint: 'Pipe the key on stdin: `printf %s "$KEY" | logos creds set openai --key-stdin`.' });
+      }
+      const a = await app(env);
       await a.vault.set(provider.id, key);
       a.logger.info('credential stored', { provider: provider.id });
       // Gateways keep their own copy of the key: push the new one into every route that uses it.

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { LogosError } from '../../core/errors.js';
+import { parseWholeNumber } from '../../core/names.js';
 import {
   DEFAULT_GATEWAY,
   gatewayDown,
@@ -20,9 +20,7 @@ export function shellQuote(argv: string[]): string {
 
 function parsePort(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new LogosError('INVALID_ARGUMENT', `Invalid port '${v}'.`, { hint: 'Use a number from 1 to 65535.' });
-  return n;
+  return parseWholeNumber(v, { flag: '--port', min: 1, max: 65535 });
 }
 
 export function registerGateway(program: Command, env: CommandEnv): void {

@@ -7,9 +7,10 @@ import { provisionRoute, syncRoute, unprovisionRoute } from '../../core/gateway-
 import { DEFAULT_GATEWAY, gatewayUp } from '../../core/gateways.js';
 import type { App } from '../context.js';
 import { providerIds } from '../../core/providers.js';
-import { colors, printJson, printLine, table } from '../io.js';
+import { colors, printFields, printJson, printLine, table } from '../io.js';
 import type { CommandEnv } from '../main.js';
 import { app, setJson, type JsonOpt } from '../shared.js';
+import { own } from '../../core/records.js';
 
 export function registerRoute(program: Command, env: CommandEnv): void {
   const route = program.command('route').description('Manage model routes (one provider + model each)');
@@ -41,6 +42,7 @@ gateway as host.openshell.internal.`,
     )
     .action(async (spec: string, opts: JsonOpt & { endpoint?: string; name?: string; default?: boolean; timeout?: string; gateway?: string | false }) => {
       setJson(env, opts);
+      const timeoutSec = opts.timeout ? Math.ceil(parseDuration(opts.timeout, { flag: '--timeout', min: 1000, max: 86_400_000 }) / 1000) : undefined;
       const a = await app(env);
       const gateway = opts.gateway === false ? undefined : (opts.gateway ?? (a.openshellByDefault() ? DEFAULT_GATEWAY : undefined));
       const ce = colors(env.io, 'err');
@@ -51,7 +53,7 @@ gateway as host.openshell.internal.`,
         ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
         ...(opts.name ? { name: opts.name } : {}),
         ...(opts.default ? { makeDefault: true } : {}),
-        ...(opts.timeout ? { timeoutSec: Math.ceil(parseDuration(opts.timeout) / 1000) } : {}),
+        ...(timeoutSec !== undefined ? { timeoutSec } : {}),
         ...(gateway ? { gateway } : {}),
       });
       let routeRec = res.route;
@@ -160,7 +162,7 @@ gateway as host.openshell.internal.`,
         ['Sandboxes', used.length ? used.join(', ') : '-'],
       ];
       if (r.demo) rows.push(['Note', 'demo route (its server runs only during `logos demo`)']);
-      for (const [k, v] of rows) printLine(env.io, `${`${k}:`.padEnd(11)} ${v}`);
+      printFields(env.io, rows);
     });
 
   route
@@ -200,7 +202,7 @@ gateway as host.openshell.internal.`,
 
 /** The gateway must exist; the default local one is started on demand. */
 async function ensureGateway(a: App, name: string, progress?: (m: string) => void): Promise<void> {
-  const rec = (await a.gateways.read()).gateways[name];
+  const rec = own((await a.gateways.read()).gateways, name);
   if (rec && rec.state !== 'down') return;
   const known = (await a.openshell().gatewayList()).some((g) => g.name === name);
   if (known && !rec) return;

@@ -1,12 +1,13 @@
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { EXIT_CODES, LogosError, exitCodeFor } from '../../core/errors.js';
-import { parseDuration } from '../../core/names.js';
-import type { Frame } from '../../core/protocol.js';
+import { parseDecimal, parseDuration, parseWholeNumber } from '../../core/names.js';
+import { MAX_TASK_BYTES, type Frame } from '../../core/protocol.js';
 import { runTask } from '../../core/run-task.js';
-import { colors, readAllStdin } from '../io.js';
+import { stripControls } from '../../core/text.js';
+import { colors, decodeUtf8, formatBytes, readBounded, type Io } from '../io.js';
 import type { CommandEnv } from '../main.js';
-import { app, setJson } from '../shared.js';
+import { app, cancellable, setJson } from '../shared.js';
 
 export interface RunOpts {
   sandbox?: string;
@@ -51,95 +52,173 @@ The exit code follows the result: 0 ok, 1 model error, 124 deadline, 7 worker lo
     });
 }
 
+const tooLarge = (what: string): LogosError =>
+  new LogosError('TASK_TOO_LARGE', `${what} is larger than ${formatBytes(MAX_TASK_BYTES)}, the most a task can carry; nothing was sent.`, {
+    hint: 'Shorten it; sandboxes accept at most 4 MiB on stdin (OpenShell `sandbox exec`).',
+    details: { limit: MAX_TASK_BYTES },
+  });
+
 async function readMessage(env: CommandEnv, words: string[], opts: RunOpts): Promise<string> {
   if (opts.file) {
+    let fh;
     try {
-      return await readFile(opts.file, 'utf8');
+      fh = await open(opts.file, 'r');
     } catch (err) {
       throw new LogosError('INVALID_ARGUMENT', `Cannot read ${opts.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, {
         hint: 'Check the path given to --file.',
       });
     }
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) throw new LogosError('INVALID_ARGUMENT', `${opts.file} is not a regular file.`, { hint: 'Give --file a file; pipe other input on stdin.' });
+      if (st.size > MAX_TASK_BYTES) throw tooLarge(`The file ${opts.file}`);
+      return decodeUtf8(await fh.readFile(), `The file ${opts.file}`);
+    } finally {
+      await fh.close();
+    }
   }
   if (words.length > 0) return words.join(' ');
-  if (!env.io.stdinTTY) return readAllStdin(env.io.stdin);
+  if (!env.io.stdinTTY) return readBounded(env.io.stdin, MAX_TASK_BYTES, 'The message on stdin', tooLarge);
   throw new LogosError('USAGE', 'No message given.', { hint: 'Try `logos run "Say hello"`, or pipe the message on stdin.' });
 }
 
-export async function runCommand(env: CommandEnv, words: string[], opts: RunOpts): Promise<void> {
-  const a = await app(env);
-  const message = await readMessage(env, words, opts);
-  const timeoutMs = opts.timeout ? parseDuration(opts.timeout) : a.config.runTimeoutSec * 1000;
-  const params: { max_tokens?: number; temperature?: number } = {};
-  if (opts.maxTokens) params.max_tokens = positiveInt(opts.maxTokens, '--max-tokens');
-  if (opts.temperature) params.temperature = Number(opts.temperature);
-  if (params.temperature !== undefined && !(params.temperature >= 0 && params.temperature <= 2)) {
-    throw new LogosError('INVALID_ARGUMENT', `--temperature must be between 0 and 2, got ${opts.temperature}.`);
+/**
+ * Human output of a run, written in batches: frames that arrive together go out
+ * in one write, and when the reader is slower than the model the returned promise
+ * holds the worker back instead of piling the reply up in memory.
+ */
+class BatchedWriter {
+  private pending = '';
+  private scheduled = false;
+  private blocked: Promise<void> | undefined;
+
+  constructor(private readonly stream: NodeJS.WritableStream) {}
+
+  write(text: string): Promise<void> | undefined {
+    if (!text) return this.blocked;
+    this.pending += text;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return this.blocked;
   }
 
-  const io = env.io;
+  flush(): void {
+    this.scheduled = false;
+    if (!this.pending) return;
+    const text = this.pending;
+    this.pending = '';
+    if (!this.stream.write(text) && !this.blocked) {
+      this.blocked = new Promise<void>((resolve) => {
+        const done = (): void => {
+          this.stream.off('drain', done);
+          this.stream.off('error', done);
+          this.stream.off('close', done);
+          this.blocked = undefined;
+          resolve();
+        };
+        this.stream.once('drain', done);
+        this.stream.once('error', done);
+        this.stream.once('close', done);
+      });
+    }
+  }
+}
+
+interface RenderState {
+  lastKind?: 'token' | 'thinking';
+  printedAnything: boolean;
+  tokenChars: number;
+  endsWithNewline: boolean;
+}
+
+function frameRenderer(io: Io, out: BatchedWriter, showThinking: boolean, st: RenderState) {
   const c = colors(io, 'out');
+  const write = (s: string): Promise<void> | undefined => {
+    if (!s) return undefined;
+    st.printedAnything = true;
+    st.endsWithNewline = s.endsWith('\n');
+    return out.write(s);
+  };
+  return {
+    write,
+    frame(frame: Frame): Promise<void> | undefined {
+      if (frame.type === 'token') {
+        // Model text is data: no control sequence of its own reaches the terminal.
+        const content = stripControls(String((frame as { content?: unknown }).content ?? ''));
+        if (st.lastKind === 'thinking' && io.isTTY && !st.endsWithNewline) write('\n');
+        st.tokenChars += content.length;
+        st.lastKind = 'token';
+        return write(content);
+      }
+      if (frame.type === 'thinking' && showThinking && io.isTTY) {
+        // Reasoning is for a person watching; scripts reading stdout get only the reply.
+        st.lastKind = 'thinking';
+        return write(c.dim(stripControls(String((frame as { content?: unknown }).content ?? ''))));
+      }
+      return undefined;
+    },
+  };
+}
+
+export async function runCommand(env: CommandEnv, words: string[], opts: RunOpts): Promise<void> {
+  // Every option is checked before anything is read, created or recorded.
+  const timeoutOpt = opts.timeout ? parseDuration(opts.timeout, { flag: '--timeout', min: 1000 }) : undefined;
+  const params: { max_tokens?: number; temperature?: number } = {};
+  if (opts.maxTokens !== undefined) params.max_tokens = parseWholeNumber(opts.maxTokens, { flag: '--max-tokens', min: 1, max: 2 ** 31 - 1 });
+  if (opts.temperature !== undefined) params.temperature = parseDecimal(opts.temperature, { flag: '--temperature', min: 0, max: 2 });
+  const message = await readMessage(env, words, opts);
+  if (!message.trim()) {
+    throw new LogosError('USAGE', 'The message is empty.', {
+      hint: 'Pass it as an argument (`logos run "Summarise README.md"`), with --file, or on stdin.',
+    });
+  }
+  const a = await app(env);
+  const timeoutMs = timeoutOpt ?? a.config.runTimeoutSec * 1000;
+
+  const io = env.io;
   const ce = colors(io, 'err');
   const live = !env.json;
-  let lastKind: 'token' | 'thinking' | undefined;
-  let printedAnything = false;
-  let tokenChars = 0;
-  let endsWithNewline = true;
-  const write = (s: string): void => {
-    if (!s) return;
-    io.out.write(s);
-    printedAnything = true;
-    endsWithNewline = s.endsWith('\n');
-  };
-  const onFrame = (frame: Frame): void => {
-    if (env.json) {
-      io.out.write(`${JSON.stringify(frame)}\n`);
-      return;
-    }
-    if (frame.type === 'token') {
-      const content = String((frame as { content?: unknown }).content ?? '');
-      if (lastKind === 'thinking' && io.isTTY && !endsWithNewline) write('\n');
-      write(content);
-      tokenChars += content.length;
-      lastKind = 'token';
-    } else if (frame.type === 'thinking' && opts.thinking && io.isTTY) {
-      // Reasoning is for a person watching; scripts reading stdout get only the reply.
-      write(c.dim(String((frame as { content?: unknown }).content ?? '')));
-      lastKind = 'thinking';
-    }
-  };
+  const out = new BatchedWriter(io.out);
+  const st: RenderState = { printedAnything: false, tokenChars: 0, endsWithNewline: true };
+  const render = frameRenderer(io, out, opts.thinking, st);
+  // --json: the worker's own line, unchanged (it was checked to be a JSON object).
+  const onFrame = env.json ? (_frame: Frame, line: string) => out.write(`${line}\n`) : (frame: Frame) => render.frame(frame);
 
-  const { run, outcome } = await runTask(a.runCtx(), {
-    message,
-    ...(opts.system ? { system: opts.system } : {}),
-    ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
-    ...(opts.route ? { route: opts.route } : {}),
-    timeoutMs,
-    ...(Object.keys(params).length ? { params } : {}),
-    signal: env.signal,
-    onFrame,
-    onProgress: (m) => {
-      if (live && io.errTTY) io.err.write(ce.dim(`• ${m}\n`));
-    },
-    onStart: (r) => {
-      if (live && io.errTTY) io.err.write(ce.dim(`▸ ${r.id} · sandbox ${r.sandbox} · ${r.provider}/${r.model}\n`));
-    },
-  });
+  const { run, outcome } = await cancellable(env, () =>
+    runTask(a.runCtx(), {
+      message,
+      ...(opts.system ? { system: opts.system } : {}),
+      ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
+      ...(opts.route ? { route: opts.route } : {}),
+      timeoutMs,
+      ...(Object.keys(params).length ? { params } : {}),
+      signal: env.signal,
+      onFrame,
+      onProgress: (m) => {
+        if (live && io.errTTY) io.err.write(ce.dim(`• ${stripControls(m)}\n`));
+      },
+      onStart: (r) => {
+        if (live && io.errTTY) io.err.write(ce.dim(`▸ ${r.id} · sandbox ${r.sandbox} · ${stripControls(`${r.provider}/${r.model}`)}\n`));
+      },
+    }),
+  );
 
   if (live) {
-    // The reply came as tokens; if the worker sent only a final_response (e.g. a fallback), print it.
     // No tokens came (e.g. the reasoning-only fallback): print the final response itself.
-    if (outcome.status === 'ok' && tokenChars === 0 && outcome.finalResponse) {
-      if (!endsWithNewline) write('\n');
-      write(outcome.finalResponse);
+    if (outcome.status === 'ok' && st.tokenChars === 0 && outcome.finalResponse) {
+      if (!st.endsWithNewline) render.write('\n');
+      render.write(stripControls(outcome.finalResponse));
     }
-    if (printedAnything && !endsWithNewline) write('\n');
-    if (io.errTTY || outcome.status === 'error') {
-      const u = outcome.usage;
-      const tokens = u ? ` · ${u.input_tokens ?? '?'} in / ${u.output_tokens ?? '?'} out tokens` : '';
-      const status = outcome.status === 'ok' ? ce.green('✓ done') : ce.red(`✗ ${outcome.error?.code ?? 'error'}`);
-      if (io.errTTY) io.err.write(ce.dim(`${status} in ${(outcome.durationMs / 1000).toFixed(1)}s${tokens} · run ${run.id}\n`));
-    }
+    if (st.printedAnything && !st.endsWithNewline) render.write('\n');
+  }
+  out.flush();
+  if (live && io.errTTY) {
+    const u = outcome.usage;
+    const tokens = u ? ` · ${u.input_tokens ?? '?'} in / ${u.output_tokens ?? '?'} out tokens` : '';
+    const status = outcome.status === 'ok' ? ce.green('✓ done') : ce.red(`✗ ${stripControls(outcome.error?.code ?? 'error')}`);
+    io.err.write(ce.dim(`${status} in ${(outcome.durationMs / 1000).toFixed(1)}s${tokens} · run ${run.id}\n`));
   }
   if (outcome.status === 'error' && outcome.error) {
     if (env.json && !outcome.result) {
@@ -155,10 +234,4 @@ export async function runCommand(env: CommandEnv, words: string[], opts: RunOpts
     throw outcome.error;
   }
   env.exitCode = EXIT_CODES.OK;
-}
-
-function positiveInt(text: string, flag: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n <= 0) throw new LogosError('INVALID_ARGUMENT', `${flag} must be a positive whole number, got '${text}'.`);
-  return n;
 }

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { LogosError } from '../../core/errors.js';
+import { parseWholeNumber } from '../../core/names.js';
 import { effectiveRunStatus, type RunRecord } from '../../core/runs.js';
 import { pidAlive } from '../../store/json-file.js';
-import { colors, printJson, printLine, table } from '../io.js';
+import { colors, printFields, printJson, printLine, table } from '../io.js';
 import type { CommandEnv } from '../main.js';
 import { app, setJson, type JsonOpt } from '../shared.js';
 
@@ -20,9 +21,8 @@ export function registerRuns(program: Command, env: CommandEnv): void {
     .option('--json', 'print JSON')
     .action(async (opts: JsonOpt & { limit: string }) => {
       setJson(env, opts);
+      const n = parseWholeNumber(opts.limit, { flag: '--limit', min: 1, max: 100_000 });
       const a = await app(env);
-      const n = Number(opts.limit);
-      if (!Number.isInteger(n) || n <= 0) throw new LogosError('INVALID_ARGUMENT', `--limit must be a positive whole number, got '${opts.limit}'.`);
       const list = (await a.runs.list(n)).map(view);
       if (opts.json) {
         printJson(env.io, list);
@@ -77,6 +77,6 @@ export function registerRuns(program: Command, env: CommandEnv): void {
       ];
       if (v.error) rows.push(['Error', `${v.error.code}: ${v.error.message}`]);
       if (v.error?.hint) rows.push(['Hint', v.error.hint]);
-      for (const [k, val] of rows) printLine(env.io, `${`${k}:`.padEnd(10)} ${val}`);
+      printFields(env.io, rows, 10);
     });
 }

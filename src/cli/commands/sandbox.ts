@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { LogosError } from '../../core/errors.js';
+import { parseWholeNumber } from '../../core/names.js';
 import { resolveRoute } from '../../core/routes.js';
 import { createSandbox, deleteSandbox, getSandbox, listSandboxes, type DriverKind } from '../../core/sandboxes.js';
-import { colors, printJson, printLine, table } from '../io.js';
+import { stripControls } from '../../core/text.js';
+import { colors, printFields, printJson, printLine, table } from '../io.js';
 import type { CommandEnv } from '../main.js';
 import { app, setJson, type JsonOpt } from '../shared.js';
 
@@ -72,7 +74,7 @@ export function registerSandbox(program: Command, env: CommandEnv): void {
       ];
       if (s.dir) rows.push(['Directory', s.dir]);
       if (s.gateway) rows.push(['Gateway', `${s.gateway} (workspace ${s.workspace ?? '-'})`]);
-      for (const [k, v] of rows) printLine(env.io, `${`${k}:`.padEnd(11)} ${v}`);
+      printFields(env.io, rows);
     });
 
   sb.command('delete')
@@ -94,10 +96,9 @@ export function registerSandbox(program: Command, env: CommandEnv): void {
     .option('--json', 'print JSON')
     .action(async (name: string, opts: JsonOpt & { lines: string }) => {
       setJson(env, opts);
+      const n = parseWholeNumber(opts.lines, { flag: '--lines', min: 1, max: 100_000 });
       const a = await app(env);
       const s = await getSandbox(a.sandboxCtx(), name);
-      const n = Number(opts.lines);
-      if (!Number.isInteger(n) || n <= 0) throw new LogosError('INVALID_ARGUMENT', `--lines must be a positive whole number, got '${opts.lines}'.`);
       const lines = await a.driver(s.driver).logs(s, n);
       if (opts.json) {
         printJson(
@@ -113,6 +114,7 @@ export function registerSandbox(program: Command, env: CommandEnv): void {
         return;
       }
       if (lines.length === 0) printLine(env.io, `No worker log in sandbox ${name} yet.`);
-      for (const l of lines) printLine(env.io, l);
+      // The worker wrote these lines: show them, but never let them drive the terminal.
+      for (const l of lines) printLine(env.io, stripControls(l));
     });
 }
