@@ -1,14 +1,28 @@
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import {
+  Agent as HttpAgent,
+  createServer,
+  request as httpRequest,
+  type ClientRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { unlink } from 'node:fs/promises';
 import type { Logger } from '../../core/context.js';
 import type { RouteApi } from '../../core/protocol.js';
+import { createByteScrubber } from './scrub-stream.js';
 
 /**
  * The host-side inference proxy of the local driver, the same model as
  * OpenShell's inference.local: the sandbox talks to a Unix socket, the proxy
  * forwards to the route's upstream and adds the credential there, and pins the
  * route's model. No key ever enters the sandbox.
+ *
+ * The worker on the other side is treated as hostile: it gets a bounded number
+ * of connections and upstream requests, nothing it sends beyond an allowlist
+ * reaches the upstream, and the key is scrubbed from whatever the upstream
+ * answers (an upstream may echo it in an error). close() cuts everything off.
  */
 
 export interface ProxyOptions {
@@ -21,6 +35,10 @@ export interface ProxyOptions {
   logger: Logger;
   /** Max request body the sandbox may send (bytes). */
   maxBodyBytes?: number;
+  /** Max requests in flight to the upstream at once; more are answered 429 without contacting it. Default 8. */
+  maxConcurrent?: number;
+  /** Max sandbox-side connections to the socket; more are dropped on accept. Default 64. */
+  maxConnections?: number;
 }
 
 export interface InferenceProxy {
@@ -41,6 +59,9 @@ const ALLOWED: Array<{ method: string; path: string }> = [
 /** Request headers passed upstream; everything else (including the sandbox's Authorization) is dropped. */
 const PASS_HEADERS = ['content-type', 'accept', 'anthropic-version', 'anthropic-beta', 'openai-organization', 'x-model-id'];
 
+/** Response headers passed back to the sandbox (and only when they do not contain the key). */
+const RETURN_HEADERS = ['content-type', 'cache-control', 'retry-after', 'x-request-id', 'request-id'];
+
 function sendError(res: ServerResponse, status: number, type: string, message: string): void {
   if (res.headersSent) {
     res.destroy();
@@ -51,26 +72,49 @@ function sendError(res: ServerResponse, status: number, type: string, message: s
   res.end(body);
 }
 
-async function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
+type BodyRead = { body: Buffer } | { error: 'too-large' | 'aborted' };
+
+async function readBody(req: IncomingMessage, max: number): Promise<BodyRead> {
   const parts: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    const b = chunk as Buffer;
-    size += b.length;
-    if (size > max) return undefined;
-    parts.push(b);
+  try {
+    for await (const chunk of req) {
+      const b = chunk as Buffer;
+      size += b.length;
+      if (size > max) return { error: 'too-large' };
+      parts.push(b);
+    }
+  } catch {
+    return { error: 'aborted' };
   }
-  return Buffer.concat(parts);
+  // A connection cut mid-body can end the iteration quietly: never forward a partial body.
+  if (!req.complete) return { error: 'aborted' };
+  return { body: Buffer.concat(parts) };
+}
+
+function isJsonObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 export async function startInferenceProxy(opts: ProxyOptions): Promise<InferenceProxy> {
   const base = new URL(opts.upstream.replace(/\/+$/, ''));
   const maxBody = opts.maxBodyBytes ?? 8 * 1024 * 1024;
+  const maxConcurrent = opts.maxConcurrent ?? 8;
+  const maxConnections = opts.maxConnections ?? 64;
   const log = opts.logger.child({ source: 'proxy' });
-  const state = { requests: 0 };
+  const key = opts.apiKey || undefined;
+  const state = { requests: 0, inFlight: 0, closed: false, refusedRequests: 0, droppedConnections: 0 };
+  const upstreams = new Set<ClientRequest>();
+  // An agent of our own: close() can destroy its idle keep-alive sockets too, and it never opens more than the cap.
+  const agentOpts = { keepAlive: true, maxSockets: Math.max(1, maxConcurrent) };
+  const agent = base.protocol === 'https:' ? new HttpsAgent(agentOpts) : new HttpAgent(agentOpts);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     state.requests += 1;
+    if (state.closed) {
+      res.destroy();
+      return;
+    }
     const started = Date.now();
     const url = new URL(req.url ?? '/', 'http://inference.local');
     // The sandbox speaks the usual /v1/... paths; map them onto the upstream's base path.
@@ -80,68 +124,122 @@ export async function startInferenceProxy(opts: ProxyOptions): Promise<Inference
       sendError(res, 404, 'not_found', `inference.local does not serve ${req.method} ${url.pathname}`);
       return;
     }
+    // The slot is taken before the body is read, so a refused request is never buffered.
+    if (state.inFlight >= maxConcurrent) {
+      state.refusedRequests += 1;
+      // Once per proxy: a hostile worker must not be able to flood the log.
+      if (state.refusedRequests === 1) log.warn('too many concurrent requests; answering 429', { max_concurrent: maxConcurrent });
+      sendError(res, 429, 'rate_limited', `inference.local allows ${maxConcurrent} requests at once; retry when one has finished.`);
+      return;
+    }
+    state.inFlight += 1;
+    const exchange: { upstream?: ClientRequest; done: boolean } = { done: false };
+    // The response closes however the exchange ends (answered, refused, client gone, close()): free the slot there.
+    res.once('close', () => {
+      state.inFlight -= 1;
+      if (exchange.upstream && !exchange.done) exchange.upstream.destroy();
+    });
+
     let body: Buffer | undefined;
     if (req.method === 'POST') {
-      body = await readBody(req, maxBody);
-      if (!body) {
-        sendError(res, 413, 'request_too_large', `request body over ${maxBody} bytes`);
+      const read = await readBody(req, maxBody);
+      if ('error' in read) {
+        if (read.error === 'too-large') sendError(res, 413, 'request_too_large', `request body over ${maxBody} bytes`);
+        else res.destroy();
         return;
       }
+      let json: unknown;
       try {
-        const json = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
-        // Like OpenShell's router: the route decides the model, not the request.
-        json.model = opts.model;
-        body = Buffer.from(JSON.stringify(json));
+        json = JSON.parse(read.body.toString('utf8'));
       } catch {
         sendError(res, 400, 'invalid_request', 'request body is not JSON');
         return;
       }
+      // An array (or a bare value) would silently skip the model pin below.
+      if (!isJsonObject(json)) {
+        sendError(res, 400, 'invalid_request', 'request body must be a JSON object');
+        return;
+      }
+      // Like OpenShell's router: the route decides the model, not the request.
+      json.model = opts.model;
+      body = Buffer.from(JSON.stringify(json));
+    }
+    // close() may have run while the body was read.
+    if (state.closed || res.destroyed) {
+      res.destroy();
+      return;
     }
     const headers: Record<string, string | number> = {};
     for (const h of PASS_HEADERS) {
       const v = req.headers[h];
       if (typeof v === 'string') headers[h] = v;
     }
+    // A compressed answer could not be scrubbed of the key on the fly.
+    headers['accept-encoding'] = 'identity';
     if (opts.api === 'anthropic-messages') {
       if (!headers['anthropic-version']) headers['anthropic-version'] = '2023-06-01';
-      if (opts.apiKey) headers['x-api-key'] = opts.apiKey;
-    } else if (opts.apiKey) {
-      headers.authorization = `Bearer ${opts.apiKey}`;
+      if (key) headers['x-api-key'] = key;
+    } else if (key) {
+      headers.authorization = `Bearer ${key}`;
     }
     if (body) headers['content-length'] = body.length;
+    // Exactly base URL + mapped path: the sandbox's query string is not forwarded, the base URL's own query is kept.
     const target = new URL(base.toString());
     target.pathname = `${base.pathname.replace(/\/+$/, '')}${suffix}`;
-    target.search = url.search;
     const doRequest = target.protocol === 'https:' ? httpsRequest : httpRequest;
-    const upstream = doRequest(target, { method: req.method, headers });
-    const abort = (): void => {
-      upstream.destroy();
-    };
-    res.on('close', abort);
-    upstream.on('response', (up) => {
+    const outbound = doRequest(target, { method: req.method, headers, agent });
+    exchange.upstream = outbound;
+    upstreams.add(outbound);
+    outbound.on('close', () => upstreams.delete(outbound));
+    outbound.on('response', (up) => {
+      const encoding = (up.headers['content-encoding'] ?? '').trim().toLowerCase() || 'identity';
+      if (encoding !== 'identity') {
+        exchange.done = true;
+        up.destroy();
+        log.warn('upstream answered with an encoded body', { upstream_host: target.host, status: up.statusCode, content_encoding: encoding });
+        sendError(res, 502, 'proxy_error', `The model server at ${target.origin} answered with content-encoding ${encoding}; inference.local only passes on identity bodies.`);
+        return;
+      }
       const outHeaders: Record<string, string> = {};
-      for (const h of ['content-type', 'cache-control', 'retry-after', 'x-request-id', 'request-id']) {
+      for (const h of RETURN_HEADERS) {
         const v = up.headers[h];
-        if (typeof v === 'string') outHeaders[h] = v;
+        if (typeof v === 'string' && !(key && v.includes(key))) outHeaders[h] = v;
       }
       res.writeHead(up.statusCode ?? 502, outHeaders);
       res.flushHeaders();
+      const scrubber = key ? createByteScrubber(key) : undefined;
+      let paused = false;
       up.on('data', (chunk: Buffer) => {
-        res.write(chunk);
+        const out = scrubber ? scrubber.push(chunk) : chunk;
+        // Backpressure: a worker that does not read must not make the host buffer the whole answer.
+        if (out.length > 0 && !res.write(out) && !paused) {
+          paused = true;
+          up.pause();
+          res.once('drain', () => {
+            paused = false;
+            up.resume();
+          });
+        }
       });
       up.on('end', () => {
-        res.end();
+        exchange.done = true;
+        const tail = scrubber?.end();
+        res.end(tail && tail.length > 0 ? tail : undefined);
         log.debug('proxied', { method: req.method, path: suffix, status: up.statusCode, duration_ms: Date.now() - started, upstream_host: target.host });
       });
       up.on('error', () => res.destroy());
+      // Cut mid-body: the sandbox must see a broken response, not a clean (short) one.
+      up.on('close', () => {
+        if (!up.complete) res.destroy();
+      });
     });
-    upstream.on('error', (err: NodeJS.ErrnoException) => {
-      if (res.writableEnded || res.destroyed) return;
+    outbound.on('error', (err: NodeJS.ErrnoException) => {
+      if (state.closed || res.writableEnded || res.destroyed) return;
       log.warn('upstream unreachable', { upstream_host: target.host, code: err.code, error: err.message });
       // 502 with a network_error type: the worker classifies it as NETWORK, with the upstream's host in the message.
       sendError(res, 502, 'network_error', `Logos could not reach the model server at ${target.origin} (${err.code ?? err.message}).`);
     });
-    upstream.end(body);
+    outbound.end(body);
   };
 
   const server: Server = createServer((req, res) => {
@@ -149,6 +247,11 @@ export async function startInferenceProxy(opts: ProxyOptions): Promise<Inference
       log.error('proxy failure', { error: err instanceof Error ? err.message : String(err) });
       sendError(res, 500, 'proxy_error', 'inference proxy failure');
     });
+  });
+  server.maxConnections = maxConnections;
+  server.on('drop', () => {
+    state.droppedConnections += 1;
+    if (state.droppedConnections === 1) log.warn('too many connections; dropping new ones', { max_connections: maxConnections });
   });
   await unlink(opts.socketPath).catch(() => {});
   await new Promise<void>((resolve, reject) => {
@@ -158,15 +261,27 @@ export async function startInferenceProxy(opts: ProxyOptions): Promise<Inference
       resolve();
     });
   });
+  let closing: Promise<void> | undefined;
   return {
     socketPath: opts.socketPath,
     get requests() {
       return state.requests;
     },
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-      await unlink(opts.socketPath).catch(() => {});
+    close() {
+      closing ??= (async () => {
+        // Everything at once and synchronously: a lingering worker must not get one more authenticated call through.
+        state.closed = true;
+        const stopped = new Promise<void>((r) => server.close(() => r()));
+        for (const u of upstreams) u.destroy();
+        server.closeAllConnections();
+        agent.destroy();
+        await stopped;
+        await unlink(opts.socketPath).catch(() => {});
+        if (state.refusedRequests > 0 || state.droppedConnections > 0) {
+          log.warn('proxy refused work over its caps', { refused_requests: state.refusedRequests, dropped_connections: state.droppedConnections });
+        }
+      })();
+      return closing;
     },
   };
 }
