@@ -59,7 +59,8 @@ function portFree(port: number): Promise<boolean> {
 export function createApp(env: NodeJS.ProcessEnv = process.env): App {
   const paths = resolvePaths(env);
   const config = readConfig(openConfig(paths));
-  const logger = createFileLogger(paths.logFile, { level: envValue('LOGOS_LOG_LEVEL', env) ?? 'debug', source: 'cli' });
+  const rotateBytes = Number.isSafeInteger(config.logRotateBytes) && config.logRotateBytes >= 64 * 1024 ? config.logRotateBytes : undefined;
+  const logger = createFileLogger(paths.logFile, { level: envValue('LOGOS_LOG_LEVEL', env) ?? 'debug', source: 'cli', ...(rotateBytes ? { rotateBytes } : {}) });
   const vault = new Vault(paths);
   const credentials: CredentialSource = { get: (p, e) => vault.get(p, e, env) };
   const state = <T>(file: string, empty: () => T, validate: (v: unknown) => boolean) => new JsonFile<T>(join(paths.state, file), { empty, validate });

@@ -17,6 +17,8 @@ export interface LogosConfig {
   workerFile: string;
   /** Ports tried for local gateways. */
   gatewayPortRange: [number, number];
+  /** The unified log moves to logos.jsonl.1 when it grows past this many bytes (checked while running too). */
+  logRotateBytes: number;
 }
 
 export const CONFIG_DEFAULTS: LogosConfig = {
@@ -25,6 +27,7 @@ export const CONFIG_DEFAULTS: LogosConfig = {
   runTimeoutSec: 600,
   workerFile: '',
   gatewayPortRange: [17670, 17699],
+  logRotateBytes: 20 * 1024 * 1024,
 };
 
 export type ConfigStore = Conf<LogosConfig>;

@@ -103,6 +103,9 @@ export async function startInferenceProxy(opts: ProxyOptions): Promise<Inference
   const maxConnections = opts.maxConnections ?? 64;
   const log = opts.logger.child({ source: 'proxy' });
   const key = opts.apiKey || undefined;
+  // A very short "key" (a local server's placeholder such as "x") is no secret, and masking
+  // it would mangle ordinary text in replies.
+  const secret = key && key.length >= 8 ? key : undefined;
   const state = { requests: 0, inFlight: 0, closed: false, refusedRequests: 0, droppedConnections: 0 };
   const upstreams = new Set<ClientRequest>();
   // An agent of our own: close() can destroy its idle keep-alive sockets too, and it never opens more than the cap.
@@ -203,11 +206,11 @@ export async function startInferenceProxy(opts: ProxyOptions): Promise<Inference
       const outHeaders: Record<string, string> = {};
       for (const h of RETURN_HEADERS) {
         const v = up.headers[h];
-        if (typeof v === 'string' && !(key && v.includes(key))) outHeaders[h] = v;
+        if (typeof v === 'string' && !(secret && v.includes(secret))) outHeaders[h] = v;
       }
       res.writeHead(up.statusCode ?? 502, outHeaders);
       res.flushHeaders();
-      const scrubber = key ? createByteScrubber(key) : undefined;
+      const scrubber = secret ? createByteScrubber(secret) : undefined;
       let paused = false;
       up.on('data', (chunk: Buffer) => {
         const out = scrubber ? scrubber.push(chunk) : chunk;
