@@ -1,9 +1,9 @@
 // Logos benchmarks: figures and ratios against a baseline measured in the same process,
 // so a noisy shared machine moves both sides alike. Run with `npm run bench` (builds first).
 // Nothing here asserts; it prints.
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:http';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer, request as httpRequest } from 'node:http';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,6 +102,14 @@ report('CLI start-up (logos --version)', cliMs, 'ms', nodeMs, 'baseline: node -e
 
 // 5. One task end to end in the local bwrap sandbox vs the same worker without a sandbox.
 let stall = false;
+let bigReply;
+/** An OpenAI SSE body of n tokens, built once and sent in one go (the upstream is not what is measured). */
+function sseReply(n) {
+  const parts = [];
+  for (let i = 0; i < n; i++) parts.push(chunk(i));
+  parts.push('data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":' + n + '}}\n\ndata: [DONE]\n\n');
+  return Buffer.from(parts.join(''));
+}
 const server = createServer((req, res) => {
   if (req.method === 'GET') {
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -111,6 +119,10 @@ const server = createServer((req, res) => {
   req.resume();
   req.on('end', () => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
+    if (bigReply) {
+      res.end(bigReply);
+      return;
+    }
     if (stall) {
       res.write(chunk(0));
       return; // hold the stream open, as a model that stopped sending
@@ -131,6 +143,58 @@ const logos = (args) =>
     c.stdout.on('data', (d) => (out += d));
     c.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`logos ${args.join(' ')} exited ${code}`))));
   });
+/** Run logos, count the frame lines it prints (without keeping them), and watch its peak RSS. */
+const measuredRun = (args) =>
+  new Promise((resolve, reject) => {
+    const t = performance.now();
+    const c = spawn(process.execPath, [join(root, 'bin/logos.js'), ...args], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    let frames = 0;
+    let peakKiB = 0;
+    c.stdout.on('data', (d) => {
+      for (let i = d.indexOf(10); i !== -1; i = d.indexOf(10, i + 1)) frames++;
+    });
+    const poll = setInterval(() => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${c.pid}/status`, 'utf8'));
+        if (m) peakKiB = Math.max(peakKiB, Number(m[1]));
+      } catch {
+        // gone
+      }
+    }, 10);
+    c.on('close', (code) => {
+      clearInterval(poll);
+      if (code !== 0) return reject(new Error(`logos ${args.join(' ')} exited ${code}`));
+      resolve({ ms: performance.now() - t, frames, peakKiB });
+    });
+  });
+async function bestOfMeasured(n, fn) {
+  let best;
+  for (let i = 0; i < n; i++) {
+    const r = await fn();
+    if (!best || r.ms < best.ms) best = { ...r, peakKiB: Math.max(r.peakKiB, best?.peakKiB ?? 0) };
+    else best.peakKiB = Math.max(best.peakKiB, r.peakKiB);
+  }
+  return best;
+}
+const fetchAll = (u) =>
+  new Promise((resolve, reject) => {
+    const req = httpRequest(u, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+      res.on('data', () => {});
+      res.on('end', resolve);
+    });
+    req.on('error', reject);
+    req.end('{}');
+  });
+/** Run a command with its stdout read and thrown away. */
+const runTo = (argv) =>
+  new Promise((resolve, reject) => {
+    const c = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] });
+    c.stdout.on('data', () => {});
+    c.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${argv[0]} exited ${code}`))));
+  });
+const PASS_THROUGH = `const fs=require('fs');const rl=require('readline').createInterface({input:fs.createReadStream(process.argv[1])});let out='';rl.on('line',(l)=>{out+=JSON.stringify(JSON.parse(l))+'\\n';if(out.length>65536){process.stdout.write(out);out='';}});rl.on('close',()=>process.stdout.write(out));`;
+const hasJq = spawnSync('jq', ['--version']).status === 0;
+
 try {
   await logos(['route', 'add', 'custom/m', '--endpoint', url, '--name', 'bench', '--no-gateway']);
   await logos(['sandbox', 'create', 'bench', '--driver', 'local']);
@@ -193,10 +257,36 @@ try {
     );
   }
   report('worker killed mid-reply → reported', killToExit, 'ms', killBaseline, 'baseline: kill of a bare child to its close event (target: < 1000 ms)');
+  stall = false;
+
+  // 7. Big replies end to end: frames/s through the local sandbox and the host's peak memory,
+  //    beside what the upstream alone, jq and a bare node pass-through do with the same frames.
+  console.log('');
+  for (const tokens of [200_000, 1_000_000]) {
+    bigReply = sseReply(tokens);
+    const frameFile = join(home, `frames-${tokens}.jsonl`);
+    writeFileSync(frameFile, Array.from({ length: tokens }, (_, i) => JSON.stringify({ type: 'token', task_id: 't_0mbench000000', content: `tok${i} ` })).join('\n') + '\n');
+    const upstreamMs = await bestAsync(3, () => fetchAll(`${url}/chat/completions`));
+    const jqMs = hasJq ? await bestAsync(3, () => runTo(['jq', '-c', '.', frameFile])) : undefined;
+    const passMs = await bestAsync(3, () => runTo([process.execPath, '-e', PASS_THROUGH, frameFile]));
+    const e2e = await bestOfMeasured(3, () => measuredRun(['run', '--sandbox', 'bench', '--json', 'hello']));
+    if (e2e.frames < tokens) throw new Error(`saw ${e2e.frames} frames for ${tokens} tokens`);
+    const k = (ms) => tokens / (ms / 1000) / 1000;
+    report(
+      `reply of ${tokens / 1000}k tokens end to end`,
+      e2e.frames / (e2e.ms / 1000) / 1000,
+      'k frames/s',
+      jqMs ? k(jqMs) : undefined,
+      `baseline: jq -c . on the same frames; ${e2e.ms.toFixed(0)} ms, host peak RSS ${(e2e.peakKiB / 1024).toFixed(0)} MiB (targets: ≥ 250k frames/s, RSS < 150 MiB and flat)`,
+    );
+    report(`  bare node parse + write, same frames`, k(passMs), 'k lines/s');
+    report(`  the upstream alone, same reply`, k(upstreamMs), 'k events/s');
+  }
 } finally {
   server.close();
   rmSync(home, { recursive: true, force: true });
 }
+
 
 const mem = process.memoryUsage();
 console.log(`\nbench process RSS ${(mem.rss / 1048576).toFixed(0)} MiB, heap used ${(mem.heapUsed / 1048576).toFixed(0)} MiB`);

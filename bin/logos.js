@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Tiny launcher: the CLI lives in dist/cli/main.js (built with `npm run build`).
-import { main } from '../dist/cli/main.js';
+// Tiny launcher: the CLI is bundled into dist/bundle/logos.js by `npm run build`.
+import { main } from '../dist/bundle/logos.js';
 
 main(process.argv).then(
   (code) => {

@@ -15,7 +15,7 @@ import { emptyRoutes, type RouteContext, type RouteRecord, type RoutesFile } fro
 import type { RunTaskContext } from '../core/run-task.js';
 import { emptySandboxes, type DriverKind, type SandboxContext, type SandboxDriver, type SandboxesFile } from '../core/sandboxes.js';
 import { createFileLogger } from '../log/logger.js';
-import { openConfig, readConfig, type LogosConfig } from '../store/config.js';
+import { loadConfig, type LogosConfig } from '../store/config.js';
 import { JsonFile, pidAlive } from '../store/json-file.js';
 import { envValue, resolvePaths, type LogosPaths } from '../store/paths.js';
 import { FileRunStore } from '../store/runs-store.js';
@@ -58,7 +58,7 @@ function portFree(port: number): Promise<boolean> {
 
 export function createApp(env: NodeJS.ProcessEnv = process.env): App {
   const paths = resolvePaths(env);
-  const config = readConfig(openConfig(paths));
+  const config = loadConfig(paths);
   const rotateBytes = Number.isSafeInteger(config.logRotateBytes) && config.logRotateBytes >= 64 * 1024 ? config.logRotateBytes : undefined;
   const logger = createFileLogger(paths.logFile, { level: envValue('LOGOS_LOG_LEVEL', env) ?? 'debug', source: 'cli', ...(rotateBytes ? { rotateBytes } : {}) });
   const vault = new Vault(paths);

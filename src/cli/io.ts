@@ -31,9 +31,9 @@ function colourOn(tty: boolean): boolean {
 }
 
 /** A stream whose text writes pass through terminalSafe (see core/text.ts). */
-function safeStream(stream: NodeJS.WriteStream, keepColour: boolean): NodeJS.WriteStream {
+function safeStream(stream: NodeJS.WriteStream): NodeJS.WriteStream {
   const write = (chunk: unknown, ...rest: unknown[]): boolean =>
-    (stream.write as (...a: unknown[]) => boolean)(typeof chunk === 'string' ? terminalSafe(chunk, keepColour) : chunk, ...rest);
+    (stream.write as (...a: unknown[]) => boolean)(typeof chunk === 'string' ? terminalSafe(chunk) : chunk, ...rest);
   return new Proxy(stream, {
     get(target, prop) {
       if (prop === 'write') return write;
@@ -45,14 +45,14 @@ function safeStream(stream: NodeJS.WriteStream, keepColour: boolean): NodeJS.Wri
 
 /**
  * The streams as a person reads them: every text written to a human stream loses
- * its control characters (Logos' own colours excepted). stdout carrying --json
- * is data and stays exactly as written.
+ * its control characters (colour codes excepted). stdout carrying data (--json,
+ * `debug tail --raw`) stays exactly as written.
  */
-export function humanIo(io: Io, jsonOnStdout: boolean): Io {
+export function humanIo(io: Io, dataOnStdout: boolean): Io {
   return {
     ...io,
-    out: jsonOnStdout ? io.out : safeStream(io.out, colourOn(io.isTTY)),
-    err: safeStream(io.err, colourOn(io.errTTY)),
+    out: dataOnStdout ? io.out : safeStream(io.out),
+    err: safeStream(io.err),
   };
 }
 
@@ -78,7 +78,7 @@ function visibleWidth(text: string): number {
  * are removed before the caller's colours (if any) are measured out.
  */
 export function table(rows: string[][], header: string[]): string {
-  const all = [header, ...rows].map((r) => r.map((cell) => terminalSafe(cell, true)));
+  const all = [header, ...rows].map((r) => r.map((cell) => terminalSafe(cell)));
   const widths = header.map((_, i) => Math.max(...all.map((r) => visibleWidth(r[i] ?? ''))));
   return all
     .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat(Math.max(0, (widths[i] ?? 0) - visibleWidth(cell))))).join('  '))

@@ -1,18 +1,9 @@
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../adapters/assets.js';
 import { EXIT_CODES, LogosError, toLogosError } from '../core/errors.js';
 import { redactText } from '../core/redact.js';
 import { stripControls } from '../core/text.js';
 import { colors, humanIo, processIo, type Io } from './io.js';
-import { registerCreds } from './commands/creds.js';
-import { registerDebug } from './commands/debug.js';
-import { registerDemo } from './commands/demo.js';
-import { registerGateway } from './commands/gateway.js';
-import { registerProviders } from './commands/providers.js';
-import { registerRoute } from './commands/route.js';
-import { registerRun } from './commands/run.js';
-import { registerRuns } from './commands/runs.js';
-import { registerSandbox } from './commands/sandbox.js';
 
 /**
  * The CLI entry: the only place that prints errors and decides the exit code.
@@ -20,8 +11,7 @@ import { registerSandbox } from './commands/sandbox.js';
  */
 
 export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  return packageVersion();
 }
 
 export interface CommandEnv {
@@ -37,7 +27,37 @@ export interface CommandEnv {
   logFile?: string;
 }
 
-export function buildProgram(env: CommandEnv): Command {
+type Register = (program: Command, env: CommandEnv) => void;
+
+/**
+ * The commands, each loaded only when it runs: `logos runs list` never loads the
+ * gateway or run code (and what they pull in). Help and unknown commands load all.
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  run: async () => (await import('./commands/run.js')).registerRun,
+  demo: async () => (await import('./commands/demo.js')).registerDemo,
+  route: async () => (await import('./commands/route.js')).registerRoute,
+  sandbox: async () => (await import('./commands/sandbox.js')).registerSandbox,
+  gateway: async () => (await import('./commands/gateway.js')).registerGateway,
+  providers: async () => (await import('./commands/providers.js')).registerProviders,
+  creds: async () => (await import('./commands/creds.js')).registerCreds,
+  runs: async () => (await import('./commands/runs.js')).registerRuns,
+  debug: async () => (await import('./commands/debug.js')).registerDebug,
+  config: async () => (await import('./commands/config.js')).registerConfig,
+};
+
+/** Global options that take no value, so the first other word is the command. */
+const GLOBAL_FLAGS = new Set(['--json', '-V', '--version', '-h', '--help']);
+
+/** Which commands to load for these arguments: just the one named, none for a bare --version, or all. */
+export function commandsFor(args: string[]): string[] {
+  const first = args.find((a) => !GLOBAL_FLAGS.has(a));
+  if (first !== undefined && Object.hasOwn(COMMANDS, first)) return [first];
+  if (first === undefined && (args.includes('-V') || args.includes('--version')) && !args.includes('-h') && !args.includes('--help')) return [];
+  return Object.keys(COMMANDS);
+}
+
+export async function buildProgram(env: CommandEnv, args: string[] = []): Promise<Command> {
   const program = new Command();
   program
     .name('logos')
@@ -62,15 +82,8 @@ Examples:
 Exit codes: 0 ok, 1 failure, 2 usage, 3 not found, 4 conflict, 5 environment,
 6 local state, 7 sandbox/worker unavailable, 124 timeout, 130 cancelled.`,
     );
-  registerRun(program, env);
-  registerDemo(program, env);
-  registerRoute(program, env);
-  registerSandbox(program, env);
-  registerGateway(program, env);
-  registerProviders(program, env);
-  registerCreds(program, env);
-  registerRuns(program, env);
-  registerDebug(program, env);
+  const registers = await Promise.all(commandsFor(args).map((name) => (COMMANDS[name] as () => Promise<Register>)()));
+  for (const register of registers) register(program, env);
   return program;
 }
 
@@ -89,7 +102,8 @@ export function renderError(env: CommandEnv, err: LogosError): void {
 export async function main(argv: string[], rawIo: Io = processIo()): Promise<number> {
   const controller = new AbortController();
   const json = argv.includes('--json');
-  const io = humanIo(rawIo, json);
+  // --json and `debug tail --raw` print data, not text for a person: it is not filtered.
+  const io = humanIo(rawIo, json || argv.includes('--raw'));
   const env: CommandEnv = { io, json, exitCode: 0, signal: controller.signal, cancellable: 0 };
   let firstSignalAt = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -115,7 +129,7 @@ export async function main(argv: string[], rawIo: Io = processIo()): Promise<num
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const program = buildProgram(env);
+    const program = await buildProgram(env, argv.slice(2));
     await program.parseAsync(argv);
     return env.exitCode;
   } catch (err) {

@@ -18,10 +18,10 @@ const SGR_OR_CONTROL = /\u001b\[[0-9;]*m|[\u0000-\u0008\u000b-\u001f\u007f-\u009
 
 /**
  * Last line of defence at the printer: strip every control character except
- * tab, newline and, when `keepColour`, well-formed SGR colour codes. Untrusted
- * text is passed through stripControls before it is coloured, so this only
- * keeps the colours Logos added itself.
+ * tab, newline and well-formed SGR colour codes. Untrusted text is passed
+ * through stripControls (or escaped) before it is coloured, so what is kept
+ * here are the colours Logos added itself (on a terminal, or with --color always).
  */
-export function terminalSafe(text: string, keepColour: boolean): string {
-  return text.replace(SGR_OR_CONTROL, (m) => (keepColour && m.length > 1 ? m : ''));
+export function terminalSafe(text: string): string {
+  return text.replace(SGR_OR_CONTROL, (m) => (m.length > 1 ? m : ''));
 }

@@ -36,14 +36,18 @@ function rotateIfLarge(file: string, limit: number, fd?: number): boolean {
   }
 }
 
+type Pino = pino.Logger;
+const RANK: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
+
 class PinoLogger implements Logger {
   /** Bindings are merged here, not with pino.child, so a record never carries a key twice. */
   constructor(
-    private readonly p: pino.Logger,
+    private readonly p: () => Pino,
+    private readonly min: number,
     private readonly bindings: LogFields,
   ) {}
   private write(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: LogFields): void {
-    if (!this.p.isLevelEnabled(level)) return;
+    if (RANK[level] < this.min) return;
     const rec: LogFields = { ...this.bindings };
     if (fields) {
       for (const [k, v] of Object.entries(redactValue(fields))) {
@@ -51,7 +55,7 @@ class PinoLogger implements Logger {
         rec[RESERVED.has(k) ? `field_${k}` : k] = v;
       }
     }
-    this.p[level](rec, redactText(msg));
+    this.p()[level](rec, redactText(msg));
   }
   debug(msg: string, fields?: LogFields): void {
     this.write('debug', msg, fields);
@@ -68,7 +72,7 @@ class PinoLogger implements Logger {
   child(fields: LogFields): Logger {
     const add: LogFields = {};
     for (const [k, v] of Object.entries(redactValue(fields))) if (v !== undefined && !RESERVED.has(k)) add[k] = v;
-    return new PinoLogger(this.p, { ...this.bindings, ...add });
+    return new PinoLogger(this.p, this.min, { ...this.bindings, ...add });
   }
 }
 
@@ -79,34 +83,43 @@ export interface FileLoggerOptions {
   rotateBytes?: number;
 }
 
+/**
+ * The unified log. Nothing is created or opened until the first record is written:
+ * a command that has nothing to log (`runs list`, a usage error) never touches the disk.
+ */
 export function createFileLogger(file: string, opts: FileLoggerOptions): Logger {
   const limit = opts.rotateBytes ?? ROTATE_BYTES;
-  mkdirSync(dirname(file), { recursive: true });
-  rotateIfLarge(file, limit);
   const level = (LOG_LEVELS as readonly string[]).includes(opts.level ?? '') ? (opts.level as LogLevel) : 'debug';
-  // Synchronous writes: the CLI is short-lived and must not lose its last lines on exit or crash.
-  const dest = pino.destination({ dest: file, sync: true, mkdir: true });
-  let sinceCheck = 0;
-  const sink = {
-    write(line: string): void {
-      dest.write(line);
-      sinceCheck += line.length;
-      if (sinceCheck >= Math.min(ROTATE_CHECK_EVERY, limit)) {
-        sinceCheck = 0;
-        // A long-lived process (a run relaying a chatty worker, the daemon) rotates as it goes.
-        if (rotateIfLarge(file, limit, (dest as unknown as { fd: number }).fd)) dest.reopen();
-      }
-    },
+  let instance: Pino | undefined;
+  const open = (): Pino => {
+    if (instance) return instance;
+    mkdirSync(dirname(file), { recursive: true });
+    rotateIfLarge(file, limit);
+    // Synchronous writes: the CLI is short-lived and must not lose its last lines on exit or crash.
+    const dest = pino.destination({ dest: file, sync: true, mkdir: true });
+    let sinceCheck = 0;
+    const sink = {
+      write(line: string): void {
+        dest.write(line);
+        sinceCheck += line.length;
+        if (sinceCheck >= Math.min(ROTATE_CHECK_EVERY, limit)) {
+          sinceCheck = 0;
+          // A long-lived process (a run relaying a chatty worker, the daemon) rotates as it goes.
+          if (rotateIfLarge(file, limit, (dest as unknown as { fd: number }).fd)) dest.reopen();
+        }
+      },
+    };
+    instance = pino(
+      {
+        level,
+        base: { pid: process.pid },
+        messageKey: 'msg',
+        timestamp: () => `,"ts":"${new Date().toISOString()}"`,
+        formatters: { level: (label) => ({ level: label }) },
+      },
+      sink,
+    );
+    return instance;
   };
-  const p = pino(
-    {
-      level,
-      base: { pid: process.pid },
-      messageKey: 'msg',
-      timestamp: () => `,"ts":"${new Date().toISOString()}"`,
-      formatters: { level: (label) => ({ level: label }) },
-    },
-    sink,
-  );
-  return new PinoLogger(p, { source: opts.source });
+  return new PinoLogger(open, RANK[level], { source: opts.source });
 }

@@ -1,8 +1,16 @@
-import Conf from 'conf';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type Conf from 'conf';
+import type { Schema } from 'conf';
 import { LogosError } from '../core/errors.js';
+import { isObject } from '../core/records.js';
 import type { LogosPaths } from './paths.js';
 
-/** User settings (config.json in the config dir). State lives in state files, not here. */
+/**
+ * User settings (config.json in the config dir). State lives in state files, not here.
+ * Every command reads the file directly (cheap); `logos config set` writes it through
+ * conf, which checks each value against SCHEMA and writes atomically.
+ */
 export interface LogosConfig {
   /** Driver for new sandboxes: auto picks openshell when it is installed, else local. */
   defaultDriver: 'auto' | 'local' | 'openshell';
@@ -30,31 +38,111 @@ export const CONFIG_DEFAULTS: LogosConfig = {
   logRotateBytes: 20 * 1024 * 1024,
 };
 
+const binary = { type: 'string', minLength: 1 } as const;
+
+/** What each setting may hold; `logos config set` refuses anything else. */
+export const CONFIG_SCHEMA = {
+  defaultDriver: { type: 'string', enum: ['auto', 'local', 'openshell'], description: 'driver for new sandboxes (auto: openshell when installed, else local)' },
+  binaries: {
+    type: 'object',
+    properties: { bwrap: binary, openshell: binary, docker: binary, node: binary },
+    additionalProperties: false,
+    description: 'program paths (a bare name is looked up on PATH)',
+  },
+  runTimeoutSec: { type: 'integer', minimum: 1, maximum: 24 * 86_400, description: 'default deadline of `logos run`, in seconds' },
+  workerFile: { type: 'string', description: 'a custom protocol-v1 worker for local sandboxes (empty: the bundled one)' },
+  gatewayPortRange: {
+    type: 'array',
+    items: { type: 'integer', minimum: 1, maximum: 65535 },
+    minItems: 2,
+    maxItems: 2,
+    description: 'first and last port tried for local gateways',
+  },
+  logRotateBytes: { type: 'integer', minimum: 65536, description: 'rotate the unified log past this size' },
+} as const;
+
+export const CONFIG_FILE = 'config.json';
+
+export function configFile(paths: LogosPaths): string {
+  return join(paths.config, CONFIG_FILE);
+}
+
+function corrupt(file: string, why: string): LogosError {
+  return new LogosError('STATE_CORRUPT', `The settings file ${file} ${why}.`, {
+    hint: `Fix it (\`logos config list\` shows what is in effect) or remove it to go back to the defaults; routes, sandboxes and keys live in other files.`,
+    details: { file },
+  });
+}
+
+/** Settings with defaults filled in. A missing file means the defaults; a damaged one is an error, never ignored. */
+export function loadConfig(paths: LogosPaths): LogosConfig {
+  const file = configFile(paths);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return structuredClone(CONFIG_DEFAULTS);
+    throw err;
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw corrupt(file, 'is not valid JSON');
+  }
+  if (!isObject(v)) throw corrupt(file, 'is not a JSON object');
+  const out: LogosConfig = { ...structuredClone(CONFIG_DEFAULTS) };
+  const bad = (key: string): never => {
+    throw corrupt(file, `has an invalid ${key}`);
+  };
+  if (v.defaultDriver !== undefined) {
+    if (v.defaultDriver !== 'auto' && v.defaultDriver !== 'local' && v.defaultDriver !== 'openshell') bad('defaultDriver');
+    out.defaultDriver = v.defaultDriver as LogosConfig['defaultDriver'];
+  }
+  if (v.binaries !== undefined) {
+    if (!isObject(v.binaries)) bad('binaries');
+    for (const [k, p] of Object.entries(v.binaries as Record<string, unknown>)) {
+      if (!(k in out.binaries) || typeof p !== 'string' || p === '') bad(`binaries.${k}`);
+      out.binaries[k as keyof LogosConfig['binaries']] = p as string;
+    }
+  }
+  const int = (key: 'runTimeoutSec' | 'logRotateBytes', min: number, max: number): void => {
+    const n = v[key];
+    if (n === undefined) return;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min || n > max) bad(key);
+    out[key] = n as number;
+  };
+  int('runTimeoutSec', 1, 24 * 86_400);
+  int('logRotateBytes', 65536, Number.MAX_SAFE_INTEGER);
+  if (v.workerFile !== undefined) {
+    if (typeof v.workerFile !== 'string') bad('workerFile');
+    out.workerFile = v.workerFile as string;
+  }
+  if (v.gatewayPortRange !== undefined) {
+    const r = v.gatewayPortRange as unknown[];
+    if (!Array.isArray(r) || r.length !== 2 || !r.every((p) => Number.isInteger(p) && (p as number) >= 1 && (p as number) <= 65535) || (r[0] as number) > (r[1] as number)) bad('gatewayPortRange');
+    out.gatewayPortRange = [r[0] as number, r[1] as number];
+  }
+  return out;
+}
+
 export type ConfigStore = Conf<LogosConfig>;
 
-export function openConfig(paths: LogosPaths): ConfigStore {
+/** The settings file as a conf store, for `logos config set|unset` (loads conf and its schema checker on demand). */
+export async function openConfigStore(paths: LogosPaths): Promise<ConfigStore> {
+  const { default: ConfCtor } = await import('conf');
   try {
-    return new Conf<LogosConfig>({
+    return new ConfCtor<LogosConfig>({
       cwd: paths.config,
       configName: 'config',
-      defaults: CONFIG_DEFAULTS,
+      schema: CONFIG_SCHEMA as unknown as Schema<LogosConfig>,
       clearInvalidConfig: false,
       projectSuffix: '',
     });
   } catch (err) {
-    throw new LogosError('STATE_CORRUPT', `The config file in ${paths.config} could not be read: ${(err as Error).message}`, {
-      hint: `Fix or remove ${paths.config}/config.json (settings only; routes, sandboxes and keys live in other files).`,
+    throw new LogosError('STATE_CORRUPT', `The settings in ${configFile(paths)} could not be read: ${(err as Error).message}`, {
+      hint: `Fix or remove ${configFile(paths)} (settings only; routes, sandboxes and keys live in other files).`,
       cause: err,
     });
   }
-}
-
-/** Settings with defaults filled in, as a plain object. */
-export function readConfig(store: ConfigStore): LogosConfig {
-  const v = store.store;
-  return {
-    ...CONFIG_DEFAULTS,
-    ...v,
-    binaries: { ...CONFIG_DEFAULTS.binaries, ...(v.binaries ?? {}) },
-  };
 }

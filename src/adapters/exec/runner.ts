@@ -1,4 +1,4 @@
-import { execa, type ResultPromise } from 'execa';
+import type { execa as ExecaFn, ResultPromise } from 'execa';
 import type { Logger } from '../../core/context.js';
 import { nullLogger } from '../../core/context.js';
 import { redactText } from '../../core/redact.js';
@@ -143,7 +143,55 @@ class LineSplitter {
   }
 }
 
+type Execa = typeof ExecaFn;
+let execaFn: Execa | undefined;
+let execaLoading: Promise<Execa> | undefined;
+
+/**
+ * execa is loaded on the first spawn, not at start-up: most commands never start a
+ * process, and `logos --version` or `logos runs list` should not pay for it.
+ */
+function loadExeca(): Promise<Execa> {
+  return (execaLoading ??= import('execa').then((m) => (execaFn = m.execa)));
+}
+
+/**
+ * Start a process (see the contract at the top of this file). Returns at once; the
+ * first call of a process lifetime starts the child once execa has loaded, and a
+ * kill or pause asked for before that applies as soon as the child exists.
+ */
 export function spawnProcess(file: string, args: string[], opts: StreamOptions = {}): RunningProcess {
+  if (execaFn) return spawnWith(execaFn, file, args, opts);
+  let inner: RunningProcess | undefined;
+  let killed = false;
+  let paused = false;
+  const result = loadExeca().then((fn) => {
+    inner = spawnWith(fn, file, args, opts);
+    if (killed) inner.kill();
+    if (paused) inner.pauseStdout();
+    return inner.result;
+  });
+  return {
+    get pid() {
+      return inner?.pid;
+    },
+    result,
+    kill() {
+      killed = true;
+      inner?.kill();
+    },
+    pauseStdout() {
+      paused = true;
+      inner?.pauseStdout();
+    },
+    resumeStdout() {
+      paused = false;
+      inner?.resumeStdout();
+    },
+  };
+}
+
+function spawnWith(execa: Execa, file: string, args: string[], opts: StreamOptions): RunningProcess {
   const logger = opts.logger ?? nullLogger;
   const argv = [file, ...args];
   const started = Date.now();

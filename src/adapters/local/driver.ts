@@ -2,7 +2,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { bundledWorkerFile } from '../assets.js';
 import type { Logger } from '../../core/context.js';
 import { LogosError } from '../../core/errors.js';
 import type { CredentialSource } from '../../core/ports.js';
@@ -41,7 +41,7 @@ export interface LocalDriverOptions {
 }
 
 export function defaultWorkerFile(): string {
-  return fileURLToPath(new URL('../../worker/logos-worker.mjs', import.meta.url));
+  return bundledWorkerFile();
 }
 
 export const BWRAP_INSTALL_HINT =

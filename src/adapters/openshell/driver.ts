@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { policyFile } from '../assets.js';
 import type { Logger } from '../../core/context.js';
 import { LogosError } from '../../core/errors.js';
 import type { OpenShell, OsTarget } from '../../core/openshell.js';
@@ -36,7 +36,7 @@ export interface OpenShellDriverOptions {
 }
 
 export function defaultPolicyFile(): string {
-  return fileURLToPath(new URL('../../../policies/default.yaml', import.meta.url));
+  return policyFile('default.yaml');
 }
 
 function targetOf(rec: SandboxRecord): OsTarget {

@@ -5,7 +5,7 @@ import type { Selection } from '../../log/filter.js';
 import type { LogEntry } from '../../log/record.js';
 import { printJson, printLine, type Io } from '../io.js';
 import type { CommandEnv } from '../main.js';
-import { app, setJson, type JsonOpt } from '../shared.js';
+import { app, cancellable, setJson, type JsonOpt } from '../shared.js';
 
 interface TailOpts extends JsonOpt {
   follow?: boolean;
@@ -164,6 +164,7 @@ Examples:
     )
     .action(async (opts: TailOpts) => {
       setJson(env, opts);
-      await tail(env, opts);
+      // Ctrl-C / SIGTERM end a follow cleanly (exit 0) through env.signal.
+      await cancellable(env, () => tail(env, opts));
     });
 }
