@@ -10,6 +10,12 @@ export const PROTOCOL_VERSION = 1;
 export const MAX_TASK_BYTES = 4 * 1024 * 1024;
 /** A stdout line longer than this is dropped (logged and counted), never parsed. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
+/**
+ * `task_result.final_response` carries at most this many UTF-8 bytes; a longer
+ * final response is cut to its beginning and flagged (`final_response_truncated`),
+ * so the result line always stays well under MAX_FRAME_BYTES.
+ */
+export const MAX_INLINE_RESPONSE_BYTES = 256 * 1024;
 
 export type RouteApi = 'openai-chat' | 'anthropic-messages';
 
@@ -97,7 +103,12 @@ export interface TaskResultFrame {
   type: 'task_result';
   task_id: string;
   status: 'ok' | 'error';
+  /** The whole final response, or its first MAX_INLINE_RESPONSE_BYTES at most when truncated. */
   final_response: string;
+  /** Set (true) only when final_response is the beginning of a longer final response. */
+  final_response_truncated?: boolean;
+  /** With final_response_truncated: the UTF-8 size of the whole final response. */
+  final_response_bytes?: number;
   usage?: Usage;
   error?: FrameError;
   duration_ms: number;

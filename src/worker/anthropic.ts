@@ -116,7 +116,7 @@ export class AnthropicStream implements StreamHandler {
       if (this.started || this.reply.hasOutput) {
         throw new WorkerFailure(
           'NETWORK',
-          `the stream ended mid-reply (no message_stop) after ${this.reply.visibleText.length} characters`,
+          `the stream ended mid-reply (no message_stop) after ${this.reply.visibleChars} characters`,
           'The connection was cut before the model finished. Retry; if long replies are always cut after about 60 s, raise the inference router timeout (`openshell inference update --timeout <seconds>`).',
         );
       }
@@ -126,8 +126,8 @@ export class AnthropicStream implements StreamHandler {
         HINTS.INVALID_RESPONSE_BAD_STREAM(this.ctx),
       );
     }
-    const finalResponse = this.reply.finalResponse();
-    if (finalResponse.trim() === '') {
+    const final = this.reply.finalResponse();
+    if (final.bytes === 0) {
       throw new WorkerFailure(
         'INVALID_RESPONSE',
         `the model returned an empty reply${this.stopReason ? ` (stop_reason: ${this.stopReason})` : ''}`,
@@ -137,7 +137,9 @@ export class AnthropicStream implements StreamHandler {
     const usage: Usage = { model: this.model ?? this.ctx.model };
     if (this.inputTokens !== undefined) usage.input_tokens = this.inputTokens;
     if (this.outputTokens !== undefined) usage.output_tokens = this.outputTokens;
-    return { finalResponse, usage, stopReason: this.stopReason };
+    const outcome: StreamOutcome = { finalResponse: final.text, usage, stopReason: this.stopReason };
+    if (final.truncated) outcome.finalResponseBytes = final.bytes;
+    return outcome;
   }
 
   private takeUsage(usage: Json): void {

@@ -8,9 +8,11 @@
 import { MAX_TASK_BYTES, type Frame, type TaskResultFrame } from '../core/protocol.js';
 import { HINTS, toWorkerFailure, WorkerFailure, deadlineFailure } from './classify.js';
 import { createLogger, DEFAULT_LOG_FILE, parseLogLevel } from './log.js';
+import { frameLine, FrameWriter } from './output.js';
 import { registerSecret } from './redact.js';
 import { DEFAULT_DEADLINE_MS, runTask } from './run.js';
 import { parseTask } from './task.js';
+import { BoundedText } from './text.js';
 import { WORKER_VERSION } from './version.js';
 
 const startedAt = Date.now();
@@ -23,32 +25,48 @@ const log = createLogger({
   level: parseLogLevel(env.LOGOS_WORKER_LOG_LEVEL),
 });
 
+// Frames are gathered and written together (see output.ts); every way out flushes them first.
+const out = new FrameWriter(process.stdout);
 let resultSent = false;
+/** Exiting: nothing more is queued, so the task_result (if any) stays the last line. */
+let exiting = false;
+let taskId = '';
+/** The visible text already sent as tokens, kept for an error result (bounded like the reply). */
+const partial = new BoundedText();
 
-/** One frame = one write of one line. Nothing else ever goes to stdout. */
+/** One frame = one line. Nothing else ever goes to stdout. */
 function emit(frame: Frame): void {
-  if (resultSent) return;
-  if (frame.type === 'task_result') resultSent = true;
-  process.stdout.write(JSON.stringify(frame) + '\n');
+  if (resultSent || exiting) return;
+  const last = frame.type === 'task_result';
+  if (last) resultSent = true;
+  out.write(frameLine(frame), last);
 }
 
 function exitAfterFlush(code: number): void {
-  // Pipes are synchronous on Linux, but wait for the write callback anyway.
-  process.stdout.write('', () => process.exit(code));
+  exiting = true;
+  // Pipe writes may still be queued in Node (the reader is slow): exit once they are written.
+  out.end(() => process.exit(code));
   setTimeout(() => process.exit(code), 2000).unref();
 }
 
-function finishWithFailure(taskId: string, failure: WorkerFailure, finalResponse = ''): void {
+/** final_response and, when it had to be cut, the fields that say so. */
+function responseFields(text: string, fullBytes: number | undefined): Pick<TaskResultFrame, 'final_response' | 'final_response_truncated' | 'final_response_bytes'> {
+  return fullBytes === undefined ? { final_response: text } : { final_response: text, final_response_truncated: true, final_response_bytes: fullBytes };
+}
+
+function finishWithFailure(failure: WorkerFailure): void {
+  // Tokens already reached the user; the result keeps what was shown.
+  const shown = partial.capped();
   const frame: TaskResultFrame = {
     type: 'task_result',
     task_id: taskId,
     status: 'error',
-    final_response: finalResponse,
+    ...responseFields(shown.text, shown.truncated ? shown.bytes : undefined),
     error: failure.toFrameError(),
     duration_ms: Date.now() - startedAt,
   };
-  log.error('task failed', { code: failure.code, error: failure.message, duration_ms: frame.duration_ms });
   emit(frame);
+  log.error('task failed', { code: failure.code, error: failure.message, duration_ms: frame.duration_ms, frames: out.lines, stdout_writes: out.writes });
   exitAfterFlush(failure.code === 'INVALID_TASK' ? 2 : 1);
 }
 
@@ -64,9 +82,15 @@ for (const [signal, code] of [
 ] as const) {
   process.on(signal, () => {
     log.warn('terminated by signal', { signal });
-    process.exit(code);
+    exitAfterFlush(code);
   });
 }
+
+// A bug must not lose frames already gathered: report it as the result, like main().catch.
+process.on('uncaughtException', (err) => {
+  if (exiting) return;
+  finishWithFailure(toWorkerFailure(err));
+});
 
 async function readStdin(limit: number): Promise<{ text: string; tooLarge: boolean }> {
   const parts: Buffer[] = [];
@@ -83,16 +107,18 @@ async function readStdin(limit: number): Promise<{ text: string; tooLarge: boole
 async function main(): Promise<void> {
   const input = await readStdin(MAX_TASK_BYTES);
   if (input.tooLarge) {
-    finishWithFailure('', new WorkerFailure('INVALID_TASK', `task larger than ${MAX_TASK_BYTES} bytes`, HINTS.INVALID_TASK(WORKER_VERSION)));
+    finishWithFailure(new WorkerFailure('INVALID_TASK', `task larger than ${MAX_TASK_BYTES} bytes`, HINTS.INVALID_TASK(WORKER_VERSION)));
     return;
   }
   const parsed = parseTask(input.text);
   if (!parsed.ok) {
+    taskId = parsed.taskId;
     log.setTaskId(parsed.taskId || undefined);
-    finishWithFailure(parsed.taskId, new WorkerFailure('INVALID_TASK', `invalid task: ${parsed.message}`, HINTS.INVALID_TASK(WORKER_VERSION)));
+    finishWithFailure(new WorkerFailure('INVALID_TASK', `invalid task: ${parsed.message}`, HINTS.INVALID_TASK(WORKER_VERSION)));
     return;
   }
   const task = parsed.task;
+  taskId = task.task_id;
   log.setTaskId(task.task_id);
   emit({
     v: 1,
@@ -107,19 +133,19 @@ async function main(): Promise<void> {
   const controller = new AbortController();
   const deadline = setTimeout(() => controller.abort(deadlineFailure(deadlineMs)), Math.max(0, deadlineMs - (Date.now() - startedAt)));
   // Backstop: if something ignores the abort, still report the timeout and exit.
-  const backstop = setTimeout(() => finishWithFailure(task.task_id, deadlineFailure(deadlineMs)), deadlineMs + 5000);
+  const backstop = setTimeout(() => finishWithFailure(deadlineFailure(deadlineMs)), deadlineMs + 5000);
   backstop.unref();
 
-  let partial = '';
   try {
     const outcome = await runTask(task, {
       env,
       log,
       signal: controller.signal,
       emit: (frame) => {
-        if (frame.type === 'token' && typeof frame.content === 'string') partial += frame.content;
+        if (frame.type === 'token' && typeof frame.content === 'string') partial.append(frame.content);
         emit(frame);
       },
+      backpressure: () => out.backpressure(),
     });
     clearTimeout(deadline);
     clearTimeout(backstop);
@@ -127,23 +153,20 @@ async function main(): Promise<void> {
       type: 'task_result',
       task_id: task.task_id,
       status: 'ok',
-      final_response: outcome.finalResponse,
+      ...responseFields(outcome.finalResponse, outcome.finalResponseBytes),
       usage: outcome.usage,
       duration_ms: Date.now() - startedAt,
     };
-    log.info('task done', { duration_ms: frame.duration_ms });
     emit(frame);
+    log.info('task done', { duration_ms: frame.duration_ms, frames: out.lines, stdout_writes: out.writes });
     exitAfterFlush(0);
   } catch (err) {
     clearTimeout(deadline);
     clearTimeout(backstop);
-    const failure = toWorkerFailure(err, { model: task.route.model, provider: task.route.provider, api: task.route.api });
-    // Tokens already reached the user; the result keeps what was shown.
-    finishWithFailure(task.task_id, failure, partial);
+    finishWithFailure(toWorkerFailure(err, { model: task.route.model, provider: task.route.provider, api: task.route.api }));
   }
 }
 
 main().catch((err: unknown) => {
-  const failure = toWorkerFailure(err);
-  finishWithFailure('', failure);
+  finishWithFailure(toWorkerFailure(err));
 });

@@ -111,7 +111,7 @@ export class OpenAIStream implements StreamHandler {
       if (this.sawChoice || this.reply.hasOutput) {
         throw new WorkerFailure(
           'NETWORK',
-          `the stream ended mid-reply (no finish_reason and no [DONE]) after ${this.reply.visibleText.length} characters`,
+          `the stream ended mid-reply (no finish_reason and no [DONE]) after ${this.reply.visibleChars} characters`,
           'The connection was cut before the model finished. Retry; if long replies are always cut after about 60 s, raise the inference router timeout (`openshell inference update --timeout <seconds>`).',
         );
       }
@@ -121,8 +121,8 @@ export class OpenAIStream implements StreamHandler {
         HINTS.INVALID_RESPONSE_BAD_STREAM(this.ctx),
       );
     }
-    const finalResponse = this.reply.finalResponse();
-    if (finalResponse.trim() === '') {
+    const final = this.reply.finalResponse();
+    if (final.bytes === 0) {
       throw new WorkerFailure(
         'INVALID_RESPONSE',
         `the model returned an empty reply${this.finishReason ? ` (finish_reason: ${this.finishReason})` : ''}`,
@@ -132,6 +132,8 @@ export class OpenAIStream implements StreamHandler {
     const usage: Usage = { model: this.model ?? this.ctx.model };
     if (this.inputTokens !== undefined) usage.input_tokens = this.inputTokens;
     if (this.outputTokens !== undefined) usage.output_tokens = this.outputTokens;
-    return { finalResponse, usage, stopReason: this.finishReason };
+    const outcome: StreamOutcome = { finalResponse: final.text, usage, stopReason: this.finishReason };
+    if (final.truncated) outcome.finalResponseBytes = final.bytes;
+    return outcome;
   }
 }

@@ -1,11 +1,13 @@
 /**
  * Collects one model reply from a stream: visible content (with inline
  * `<think>` blocks split out) and reasoning, forwards both to the frame sink
- * as they arrive, and decides the final response at the end.
+ * as they arrive, and decides the final response at the end. Memory stays
+ * bounded however long the reply: see BoundedText.
  */
 import { ThinkSplitter, type ThinkPart } from './think.js';
 import type { SseEvent } from './sse.js';
-import type { Usage } from '../core/protocol.js';
+import { MAX_INLINE_RESPONSE_BYTES, type Usage } from '../core/protocol.js';
+import { BoundedText, framePieces, MAX_FRAME_CONTENT_UNITS, type CappedText } from './text.js';
 
 export interface ReplySink {
   token(text: string): void;
@@ -25,7 +27,10 @@ export interface StreamHandler {
 }
 
 export interface StreamOutcome {
+  /** The final response, or its beginning cut to MAX_INLINE_RESPONSE_BYTES (see finalResponseBytes). */
   finalResponse: string;
+  /** Set only when finalResponse was cut: the UTF-8 size of the whole final response. */
+  finalResponseBytes?: number;
   usage: Usage;
   /** Why the model stopped (finish_reason / stop_reason), when it said. */
   stopReason?: string | undefined;
@@ -33,13 +38,22 @@ export interface StreamOutcome {
 
 export class ReplyBuilder {
   private readonly splitter = new ThinkSplitter();
-  private visible = '';
-  private reasoningText = '';
+  // Bounded: a reply of any length keeps only what a capped final response needs.
+  private readonly visible: BoundedText;
+  private readonly reasoningText: BoundedText;
   /** Visible text that an orphan `</think>` showed to be reasoning (for the final response only). */
-  private reclassified = '';
+  private readonly reclassified: BoundedText;
   private ended = false;
 
-  constructor(private readonly sink: ReplySink) {}
+  constructor(
+    private readonly sink: ReplySink,
+    /** Largest final response in UTF-8 bytes (tests use small caps). */
+    cap = MAX_INLINE_RESPONSE_BYTES,
+  ) {
+    this.visible = new BoundedText(cap);
+    this.reasoningText = new BoundedText(cap);
+    this.reclassified = new BoundedText(cap);
+  }
 
   /** A piece of `content` / `text`, which may carry inline think tags. */
   content(text: string): void {
@@ -49,8 +63,8 @@ export class ReplyBuilder {
   /** A piece of reasoning from a dedicated field. */
   reasoning(text: string): void {
     if (text.length === 0) return;
-    this.reasoningText += text;
-    this.sink.thinking(text);
+    this.reasoningText.append(text);
+    this.thinking(text);
   }
 
   end(): void {
@@ -64,41 +78,54 @@ export class ReplyBuilder {
     return this.visible.length > 0 || this.reasoningText.length > 0 || this.reclassified.length > 0;
   }
 
-  get visibleText(): string {
-    return this.visible;
+  /** UTF-16 length of the visible text so far (for messages). */
+  get visibleChars(): number {
+    return this.visible.length;
   }
 
-  get reasoningTextSoFar(): string {
-    return this.reasoningText;
+  /** UTF-16 units of reply text held in memory (bounded whatever the reply length). */
+  get retainedUnits(): number {
+    return this.visible.retainedUnits + this.reasoningText.retainedUnits + this.reclassified.retainedUnits;
   }
 
   /**
    * The reply the user gets: the visible content; when that is empty but there
    * was reasoning (a reasoning-only answer, or content that was only a think
    * block), the reasoning. Whitespace left where think tags were cut is trimmed.
+   * Over the cap, `text` is the beginning and `bytes` the size of the whole.
    */
-  finalResponse(): string {
+  finalResponse(): CappedText {
     this.end();
-    const visible = this.splitter.sawTags ? this.visible.trim() : this.visible;
-    if (visible.trim().length > 0) return visible;
-    const reasoning = (this.reclassified + this.reasoningText).trim();
-    return reasoning.length > 0 ? reasoning : '';
+    if (this.visible.hasNonSpace) return this.visible.capped(this.splitter.sawTags);
+    const reasoning = this.reclassified.clone();
+    reasoning.appendText(this.reasoningText);
+    return reasoning.capped(true);
   }
 
   private apply(parts: ThinkPart[]): void {
     for (const p of parts) {
       if (p.kind === 'content') {
-        this.visible += p.text;
-        this.sink.token(p.text);
+        this.visible.append(p.text);
+        this.token(p.text);
       } else if (p.kind === 'thinking') {
-        this.reasoningText += p.text;
-        this.sink.thinking(p.text);
+        this.reasoningText.append(p.text);
+        this.thinking(p.text);
       } else {
         // `…reasoning</think>answer` without an opening tag: what we took for
         // content so far was reasoning. Tokens already went out; fix the final.
-        this.reclassified += this.visible;
-        this.visible = '';
+        this.reclassified.appendText(this.visible);
+        this.visible.clear();
       }
     }
+  }
+
+  private token(text: string): void {
+    if (text.length <= MAX_FRAME_CONTENT_UNITS) this.sink.token(text);
+    else for (const piece of framePieces(text)) this.sink.token(piece);
+  }
+
+  private thinking(text: string): void {
+    if (text.length <= MAX_FRAME_CONTENT_UNITS) this.sink.thinking(text);
+    else for (const piece of framePieces(text)) this.sink.thinking(piece);
   }
 }

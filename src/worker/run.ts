@@ -69,6 +69,12 @@ export interface RunContext {
   log: WorkerLogger;
   signal?: AbortSignal | undefined;
   idleTimeoutMs?: number | undefined;
+  /**
+   * Asked after each network chunk: a promise while frames are not being read
+   * fast enough (the stream is read on once it settles), else undefined.
+   * Keeps memory bounded when the reader is slower than the model.
+   */
+  backpressure?: (() => Promise<void> | undefined) | undefined;
 }
 
 export async function runTask(task: TaskInput, rc: RunContext): Promise<StreamOutcome> {
@@ -142,6 +148,8 @@ export async function runTask(task: TaskInput, rc: RunContext): Promise<StreamOu
           if (handler.finished) break;
         }
         if (handler.finished) break;
+        const wait = rc.backpressure?.();
+        if (wait) await wait;
       }
       if (!handler.finished) for (const ev of parser.end()) handler.onEvent(ev);
     } catch (err) {
@@ -162,7 +170,8 @@ export async function runTask(task: TaskInput, rc: RunContext): Promise<StreamOu
       events: parser.events,
       keepalives: parser.comments,
       stop_reason: outcome.stopReason ?? null,
-      chars: outcome.finalResponse.length,
+      final_bytes: outcome.finalResponseBytes ?? Buffer.byteLength(outcome.finalResponse),
+      final_truncated: outcome.finalResponseBytes !== undefined,
       input_tokens: outcome.usage.input_tokens ?? null,
       output_tokens: outcome.usage.output_tokens ?? null,
     });

@@ -73,20 +73,29 @@ export class SseParser {
       if (text.charCodeAt(0) === 10) text = text.slice(1); // the LF of a CRLF split across chunks
     }
     const s = this.partial + text;
-    let pos = 0;
     const n = s.length;
-    for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c !== 10 && c !== 13) continue;
+    // The held partial line has no line break: search only the new text, with
+    // indexOf rather than a per-character loop (this runs over every byte of the reply).
+    let from = this.partial.length;
+    let pos = 0;
+    // Next CR / LF at or after `from` (-1: none left), each searched again only once passed.
+    let cr = s.indexOf('\r', from);
+    let lf = s.indexOf('\n', from);
+    for (;;) {
+      if (cr !== -1 && cr < from) cr = s.indexOf('\r', from);
+      if (lf !== -1 && lf < from) lf = s.indexOf('\n', from);
+      const i = cr !== -1 && (lf === -1 || cr < lf) ? cr : lf;
+      if (i === -1) break;
       this.line(s.slice(pos, i), out);
-      if (c === 13) {
-        if (i + 1 < n) {
-          if (s.charCodeAt(i + 1) === 10) i++;
+      let next = i + 1;
+      if (i === cr) {
+        if (next < n) {
+          if (s.charCodeAt(next) === 10) next++;
         } else {
           this.afterCR = true;
         }
       }
-      pos = i + 1;
+      pos = from = next;
     }
     this.partial = s.slice(pos);
     if (this.partial.length + this.buffered > MAX_SSE_BUFFER) {

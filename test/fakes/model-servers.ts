@@ -65,6 +65,14 @@ export const SCENARIOS = [
   'empty',
   /** A record whose data is not JSON. */
   'malformed',
+  /**
+   * A long reply as fast as the socket takes it: `tokens` pieces (default 1000) of
+   * about `piece_chars` characters (default 24) with 2-, 3- and 4-byte UTF-8
+   * characters; the text is floodReply(tokens, piece_chars). Records are batched
+   * into large writes so the server is never the bottleneck. With drop_after, the
+   * connection is destroyed after that many records.
+   */
+  'flood',
 ] as const;
 
 export type ScenarioName = (typeof SCENARIOS)[number];
@@ -83,6 +91,10 @@ export interface Scenario {
   chunkBytes?: number;
   /** `drop`: records sent before the connection is destroyed (default 3). */
   dropAfter?: number;
+  /** `flood`: pieces in the reply (default 1000). */
+  tokens?: number;
+  /** `flood`: characters per piece, about (default 24). */
+  pieceChars?: number;
 }
 
 export type ScenarioInput = ScenarioName | Scenario;
@@ -132,7 +144,23 @@ export interface FakeModelServer {
 /** The reply prefix of the split-bytes scenario: multi-byte UTF-8 (2, 3 and 3-byte characters). */
 export const UNICODE_REPLY_PREFIX = 'héllo ✓ 日本';
 
-/** "scenario:<name>[?stall_after=N&delay_ms=N&chunk_bytes=N&drop_after=N&reply=…]" → Scenario. */
+const FLOOD_FILLER = Array.from(' héllo wörld ✓ 日本語 😀 lorem');
+
+/** Piece `i` of the flood scenario: `w<i>` then filler up to about `chars` characters (whole code points). */
+export function floodPiece(i: number, chars = 24): string {
+  let p = `w${i}`;
+  for (let k = 0; p.length < chars; k++) p += FLOOD_FILLER[(i + k) % FLOOD_FILLER.length]!;
+  return p;
+}
+
+/** The whole reply of `scenario:flood?tokens=N&piece_chars=C`. */
+export function floodReply(tokens = 1000, chars = 24): string {
+  const parts: string[] = [];
+  for (let i = 0; i < tokens; i++) parts.push(floodPiece(i, chars));
+  return parts.join('');
+}
+
+/** "scenario:<name>[?stall_after=N&delay_ms=N&chunk_bytes=N&drop_after=N&tokens=N&piece_chars=N&reply=…]" → Scenario. */
 export function scenarioFromModel(model: unknown): Scenario | undefined {
   if (typeof model !== 'string' || !model.startsWith('scenario:')) return undefined;
   const rest = model.slice('scenario:'.length);
@@ -149,10 +177,14 @@ export function scenarioFromModel(model: unknown): Scenario | undefined {
   const delayMs = n('delay_ms');
   const chunkBytes = n('chunk_bytes');
   const dropAfter = n('drop_after');
+  const tokens = n('tokens');
+  const pieceChars = n('piece_chars');
   if (stallAfter !== undefined) s.stallAfter = stallAfter;
   if (delayMs !== undefined) s.delayMs = delayMs;
   if (chunkBytes !== undefined) s.chunkBytes = chunkBytes;
   if (dropAfter !== undefined) s.dropAfter = dropAfter;
+  if (tokens !== undefined) s.tokens = tokens;
+  if (pieceChars !== undefined) s.pieceChars = pieceChars;
   const reply = params.get('reply');
   if (reply !== null) s.reply = reply;
   return s;
@@ -374,6 +406,10 @@ function openAIStreamPlan(ctx: Ctx): Plan {
       for (const p of fixedPieces(`<think>${reasoning}</think>`, 5)) records.push(chunk({ content: p }));
       completionWords = countWords(reasoning);
       break;
+    case 'flood':
+      for (let i = 0; i < (s.tokens ?? 1000); i++) records.push(chunk({ content: floodPiece(i, s.pieceChars) }));
+      completionWords = s.tokens ?? 1000;
+      break;
     case 'malformed':
       records.push(chunk({ content: wordPieces(reply)[0] ?? '' }));
       records.push('data: {"id":"' + id + '","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"broken\n\n');
@@ -461,10 +497,15 @@ function anthropicStreamPlan(ctx: Ctx): Plan {
   let text = reply;
   if (s.name === 'think-tags') text = `<think>${reasoning}</think>\n\n${reply}`;
   if (s.name === 'think-only') text = `<think>${reasoning}</think>`;
-  const textPieces = s.name === 'think-tags' || s.name === 'think-only' ? fixedPieces(text, 5) : wordPieces(text);
+  const textPieces =
+    s.name === 'flood'
+      ? Array.from({ length: s.tokens ?? 1000 }, (_, i) => floodPiece(i, s.pieceChars))
+      : s.name === 'think-tags' || s.name === 'think-only'
+        ? fixedPieces(text, 5)
+        : wordPieces(text);
 
   const inputTokens = promptWords(body);
-  const outputTokens = (withText ? countWords(text) : 0) + (withThinking ? countWords(reasoning) : 0);
+  const outputTokens = s.name === 'flood' ? textPieces.length : (withText ? countWords(text) : 0) + (withThinking ? countWords(reasoning) : 0);
   const records: string[] = [
     ev('message_start', {
       message: {
@@ -540,6 +581,39 @@ async function writeStream(res: http.ServerResponse, plan: Extract<Plan, { kind:
   const delay = s.delayMs ?? (s.name === 'slow' ? 25 : 0);
   const pieceSize = s.name === 'split-bytes' ? Math.max(1, s.chunkBytes ?? 2) : 0;
   const stopAt = plan.stopAt ?? plan.records.length;
+  if (s.name === 'flood') {
+    // Large writes, waiting for the socket to drain: as fast as the reader takes it.
+    // With drop_after, the connection is destroyed after that many records.
+    const count = Math.min(plan.records.length, s.dropAfter ?? Infinity);
+    let batch = '';
+    for (let i = 0; i < count; i++) {
+      batch += plan.records[i]!;
+      if (batch.length < 64 * 1024 && i + 1 < count) continue;
+      if (gone) return;
+      if (i + 1 === count && s.dropAfter !== undefined) {
+        // Drop only after the last records went out: destroy() discards what is still queued.
+        const last = batch;
+        await new Promise<void>((r) => res.write(last, () => r()));
+        res.socket?.destroy();
+        return;
+      }
+      const ok = res.write(batch);
+      batch = '';
+      if (!ok && !gone) {
+        await new Promise<void>((r) => {
+          const done = (): void => {
+            res.off('drain', done);
+            res.off('close', done);
+            r();
+          };
+          res.on('drain', done);
+          res.on('close', done);
+        });
+      }
+    }
+    res.end();
+    return;
+  }
   for (let i = 0; i < plan.records.length && i < stopAt; i++) {
     if (gone) return;
     if (delay > 0 && i > 0) await sleep(delay);

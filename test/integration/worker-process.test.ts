@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RouteApi, TaskInput } from '../../src/core/protocol.js';
-import { startFakeAnthropic, startFakeOpenAI, UNICODE_REPLY_PREFIX, type FakeModelServer } from '../fakes/model-servers.js';
+import { MAX_FRAME_BYTES, MAX_INLINE_RESPONSE_BYTES, type RouteApi, type TaskInput } from '../../src/core/protocol.js';
+import { floodReply, startFakeAnthropic, startFakeOpenAI, UNICODE_REPLY_PREFIX, type FakeModelServer } from '../fakes/model-servers.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BUNDLE = join(ROOT, 'dist', 'worker', 'logos-worker.mjs');
@@ -25,6 +25,8 @@ interface WorkerRun {
   stderr: string;
   frames: AnyFrame[];
   pid: number;
+  /** 'data' events on the stdout pipe: at most one per write the worker made (reads may merge writes, never split one into more than its pipe-sized pieces). */
+  stdoutChunks: number;
 }
 
 let tmp: string;
@@ -79,9 +81,11 @@ function runWorker(
     let stdout = '';
     let stderr = '';
     let pending = '';
+    let stdoutChunks = 0;
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');
     child.stdout.on('data', (d: string) => {
+      stdoutChunks++;
       stdout += d;
       pending += d;
       let nl: number;
@@ -100,7 +104,7 @@ function runWorker(
     });
     child.on('error', reject);
     child.on('close', (code, signal) => {
-      resolvePromise({ code, signal, stdout, stderr, frames: parseStdout(stdout), pid: child.pid ?? -1 });
+      resolvePromise({ code, signal, stdout, stderr, frames: parseStdout(stdout), pid: child.pid ?? -1, stdoutChunks });
     });
     child.stdin.end(typeof input === 'string' ? input : JSON.stringify(input));
   });
@@ -223,6 +227,85 @@ describe('worker process: replies', () => {
     ]);
     expect(result).toMatchObject({ status: 'ok', final_response: 'Echo: hello world', usage: { input_tokens: 4, output_tokens: 7, model: 'scenario:reasoning' } });
     expect(run.code).toBe(0);
+  });
+});
+
+describe('worker process: replies of any size', () => {
+  const bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
+
+  /** Every line a JSON frame under the host's limit; the token contents joined. */
+  function checkLines(run: WorkerRun): string {
+    for (const l of run.stdout.slice(0, -1).split('\n')) expect(bytes(l)).toBeLessThan(MAX_FRAME_BYTES);
+    return run.frames.filter((f) => f.type === 'token').map((f) => String(f.content)).join('');
+  }
+
+  /** final_response is the longest whole-character beginning of `full` within the cap. */
+  function expectHead(result: AnyFrame, full: string): void {
+    const head = String(result.final_response);
+    expect(full.startsWith(head)).toBe(true);
+    expect(Buffer.from(head).toString()).toBe(head); // no lone surrogate
+    expect(bytes(head)).toBeLessThanOrEqual(MAX_INLINE_RESPONSE_BYTES);
+    const next = String.fromCodePoint(full.codePointAt(head.length)!);
+    expect(bytes(head) + bytes(next)).toBeGreaterThan(MAX_INLINE_RESPONSE_BYTES);
+  }
+
+  /** The worker's own count of frames and stdout writes, from its 'task done' / 'task failed' log line. */
+  function writeStats(run: WorkerRun): { frames: number; stdout_writes: number } {
+    const line = run.stderr
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.msg === 'task done' || l.msg === 'task failed');
+    return { frames: Number(line?.frames), stdout_writes: Number(line?.stdout_writes) };
+  }
+
+  it('a 5 MB reply streamed fast: lines under 1 MiB, tokens carry all of it, the result is the capped head; writes coalesced', async () => {
+    const tokens = 50_000;
+    const chars = 100;
+    const reply = floodReply(tokens, chars);
+    expect(bytes(reply)).toBeGreaterThanOrEqual(5 * 1024 * 1024);
+    const run = await runWorker(task('openai-chat', openai.url, `scenario:flood?tokens=${tokens}&piece_chars=${chars}`));
+    const result = expectFraming(run);
+    expect(checkLines(run)).toBe(reply);
+    expect(run.frames.filter((f) => f.type === 'token')).toHaveLength(tokens);
+    expect(result).toMatchObject({ status: 'ok', final_response_truncated: true, final_response_bytes: bytes(reply), usage: { output_tokens: tokens } });
+    expectHead(result, reply);
+    expect(run.code).toBe(0);
+    // Coalesced: the worker made far fewer writes than it sent frames (its own count, and what the pipe delivered).
+    const stats = writeStats(run);
+    expect(stats.frames).toBe(run.frames.length);
+    expect(stats.stdout_writes * 10).toBeLessThan(stats.frames);
+    expect(run.stdoutChunks * 10).toBeLessThan(run.frames.length);
+  });
+
+  it('one multi-megabyte delta (Anthropic) goes out as several frames under 1 MiB', async () => {
+    const reply = floodReply(1, 2_000_000);
+    expect(bytes(reply)).toBeGreaterThan(MAX_FRAME_BYTES);
+    const run = await runWorker(task('anthropic-messages', anthropic.url, 'scenario:flood?tokens=1&piece_chars=2000000'));
+    const result = expectFraming(run);
+    expect(checkLines(run)).toBe(reply);
+    expect(run.frames.filter((f) => f.type === 'token').length).toBeGreaterThan(1);
+    expect(result).toMatchObject({ status: 'ok', final_response_truncated: true, final_response_bytes: bytes(reply) });
+    expectHead(result, reply);
+  });
+
+  it('an error after megabytes of tokens: the error result keeps the capped head of what was shown', async () => {
+    const run = await runWorker(task('openai-chat', openai.url, 'scenario:flood?tokens=40000&piece_chars=100&drop_after=30000'));
+    const result = expectFraming(run);
+    const shown = checkLines(run);
+    expect(bytes(shown)).toBeGreaterThan(MAX_INLINE_RESPONSE_BYTES);
+    expect(floodReply(40_000, 100).startsWith(shown)).toBe(true);
+    expect(result).toMatchObject({ status: 'error', error: { code: 'NETWORK' }, final_response_truncated: true, final_response_bytes: bytes(shown) });
+    expectHead(result, shown);
+    expect(run.code).toBe(1);
+  });
+
+  it('a small reply carries no truncation fields', async () => {
+    const run = await runWorker(task('openai-chat', openai.url, 'scenario:flood?tokens=100'));
+    const result = expectFraming(run);
+    expect(result.final_response).toBe(floodReply(100));
+    expect(result).not.toHaveProperty('final_response_truncated');
+    expect(result).not.toHaveProperty('final_response_bytes');
   });
 });
 

@@ -1,6 +1,6 @@
 /** The fake model servers themselves: they must behave like the real servers the worker meets. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { scenarioFromModel, startFakeAnthropic, startFakeOpenAI, type FakeModelServer } from '../fakes/model-servers.js';
+import { floodPiece, floodReply, scenarioFromModel, startFakeAnthropic, startFakeOpenAI, type FakeModelServer } from '../fakes/model-servers.js';
 
 let servers: FakeModelServer[] = [];
 afterEach(async () => {
@@ -102,10 +102,26 @@ describe('fake Anthropic server', () => {
   });
 });
 
+describe('flood scenario', () => {
+  it('streams floodReply as one chunk per piece, ending like a normal stream', async () => {
+    const s = await openai();
+    const text = await (await fetch(`${s.url}/chat/completions`, { method: 'POST', body: chatBody('scenario:flood?tokens=300&piece_chars=30') })).text();
+    const contents = text
+      .split('\n\n')
+      .filter((r) => r.startsWith('data: {'))
+      .map((r) => (JSON.parse(r.slice(6)) as { choices: Array<{ delta: { content?: string } }> }).choices[0]?.delta.content ?? '');
+    expect(contents.join('')).toBe(floodReply(300, 30));
+    expect(contents.filter(Boolean)).toHaveLength(300);
+    expect(floodPiece(7, 30).length).toBeGreaterThanOrEqual(30);
+    expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+  });
+});
+
 describe('scenarioFromModel', () => {
   it('parses names and knobs', () => {
     expect(scenarioFromModel('scenario:stall?stall_after=3&delay_ms=10')).toEqual({ name: 'stall', stallAfter: 3, delayMs: 10 });
     expect(scenarioFromModel('scenario:plain?reply=Hi%20there')).toEqual({ name: 'plain', reply: 'Hi there' });
+    expect(scenarioFromModel('scenario:flood?tokens=5&piece_chars=40&drop_after=3')).toEqual({ name: 'flood', tokens: 5, pieceChars: 40, dropAfter: 3 });
     expect(scenarioFromModel('scenario:nope')).toBeUndefined();
     expect(scenarioFromModel('qwen/qwen3.5-9b')).toBeUndefined();
   });

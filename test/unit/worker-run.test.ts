@@ -243,3 +243,32 @@ describe('runTask request shape', () => {
     expect(r.error?.message).toMatch(/refused/);
   });
 });
+
+describe('runTask backpressure', () => {
+  it('reads no further while the frame reader is behind, then finishes the reply', async () => {
+    const frames: Frame[] = [];
+    let calls = 0;
+    let framesAtHold = -1;
+    let release: () => void = () => undefined;
+    const done = runTask(task('openai-chat', openai.url, 'scenario:slow?delay_ms=5'), {
+      env: {},
+      log: quiet,
+      emit: (f) => frames.push(f),
+      idleTimeoutMs: 10_000,
+      backpressure: () => {
+        calls++;
+        if (calls > 1) return undefined;
+        framesAtHold = frames.length;
+        return new Promise<void>((r) => (release = r));
+      },
+    });
+    // The server sends the whole reply in ~40 ms; while held, nothing more may be read.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(calls).toBe(1);
+    expect(frames.length).toBe(framesAtHold);
+    release();
+    const outcome = await done;
+    expect(outcome.finalResponse).toBe(ECHO);
+    expect(frames.length).toBeGreaterThan(framesAtHold); // the rest came after the release
+  });
+});
