@@ -112,10 +112,6 @@ export interface TaskResultFrame {
   usage?: Usage;
   error?: FrameError;
   duration_ms: number;
-  /** Set when final_response holds only the beginning of a very long reply (the tokens carry all of it). */
-  final_response_truncated?: boolean;
-  /** UTF-8 size of the whole final response, when it was truncated. */
-  final_response_bytes?: number;
 }
 
 export type KnownFrame = ReadyFrame | TokenFrame | ThinkingFrame | ToolStartFrame | ToolEndFrame | TaskResultFrame;
