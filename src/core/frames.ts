@@ -6,7 +6,48 @@ export type DecodedLine =
   | { kind: 'frame'; frame: Frame }
   | { kind: 'malformed'; reason: string; preview: string };
 
+const TOKEN_PREFIX = '{"type":"token","task_id":"';
+const THINKING_PREFIX = '{"type":"thinking","task_id":"';
+
+/**
+ * The line of a token or thinking frame exactly as the bundled worker writes it,
+ * `{"type":"token","task_id":"…","content":"…"}`, checked and read without
+ * JSON.parse (which was most of the host's CPU in a long reply). Only a line that
+ * is certainly that JSON object is accepted; anything else returns undefined and
+ * takes the full parse.
+ */
+export function fastTextFrame(line: string): Frame | undefined {
+  const type = line.startsWith(TOKEN_PREFIX) ? 'token' : line.startsWith(THINKING_PREFIX) ? 'thinking' : undefined;
+  if (!type) return undefined;
+  const idStart = type === 'token' ? TOKEN_PREFIX.length : THINKING_PREFIX.length;
+  const idEnd = line.indexOf('"', idStart);
+  if (idEnd === -1 || line.startsWith('","content":"', idEnd) === false) return undefined;
+  const taskId = line.slice(idStart, idEnd);
+  if (taskId.indexOf('\\') !== -1 || /[\u0000-\u001f]/.test(taskId)) return undefined;
+  const start = idEnd + '","content":'.length; // the content's opening quote
+  const end = line.length - 2; // its closing quote: the line ends with `"}`
+  if (end <= start || line.charCodeAt(end) !== 34 || line.charCodeAt(end + 1) !== 125) return undefined;
+  const literal = line.slice(start, end + 1);
+  let content: string;
+  if (literal.indexOf('\\') === -1) {
+    // No escapes: the text is what lies between the quotes, if no quote or control character is in it.
+    content = literal.slice(1, -1);
+    if (content.indexOf('"') !== -1 || /[\u0000-\u001f]/.test(content)) return undefined;
+  } else {
+    try {
+      const v: unknown = JSON.parse(literal);
+      if (typeof v !== 'string') return undefined;
+      content = v;
+    } catch {
+      return undefined;
+    }
+  }
+  return { type, task_id: taskId, content };
+}
+
 export function decodeFrameLine(line: string): DecodedLine {
+  const fast = fastTextFrame(line);
+  if (fast) return { kind: 'frame', frame: fast };
   const trimmed = line.trim();
   if (trimmed === '') return { kind: 'blank' };
   let value: unknown;

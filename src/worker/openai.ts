@@ -49,6 +49,49 @@ export function reasoningOf(delta: Json): string {
   return '';
 }
 
+const DELTA = '"delta":{"content":"';
+/** Anything but a plain content delta (reasoning, tool calls, errors, usage, a finish) needs the full parse. */
+const NEEDS_FULL = /"(?:reasoning|reasoning_content|reasoning_details|tool_calls|function_call|error|usage|refusal|audio|role)"|"finish_reason":"/;
+
+/**
+ * The common event of a streamed reply, `{…"choices":[{…"delta":{"content":"…"}…}]}` with
+ * nothing else in its delta, read without building the whole object: JSON.parse of every small
+ * event was most of the worker's CPU in a long reply. Returns the content, or undefined for
+ * anything it is not sure of (those events take the full parse, which is always right).
+ */
+export function fastContentDelta(data: string): string | undefined {
+  if (data.charCodeAt(0) !== 123 || data.charCodeAt(data.length - 1) !== 125) return undefined; // { … }
+  // A raw `"key"` cannot lie inside a string (its quotes would be escaped), so this only ever
+  // rejects too much, never too little.
+  if (NEEDS_FULL.test(data)) return undefined;
+  const at = data.indexOf(DELTA);
+  if (at <= 0) return undefined;
+  const before = data.charCodeAt(at - 1);
+  // After `{` or `,` the quote opens a key: the match is structure, not text inside a string.
+  if (before !== 123 && before !== 44) return undefined;
+  const start = at + DELTA.length - 1; // the content string's opening quote
+  // The closing quote: the first one not escaped by an odd run of backslashes.
+  let end = data.indexOf('"', start + 1);
+  for (;;) {
+    if (end === -1) return undefined;
+    let slashes = 0;
+    while (data.charCodeAt(end - 1 - slashes) === 92) slashes += 1;
+    if (slashes % 2 === 0) break;
+    end = data.indexOf('"', end + 1);
+  }
+  if (data.charCodeAt(end + 1) !== 125) return undefined; // the delta holds its content and nothing else
+  if (data.indexOf('"delta"', end) !== -1) return undefined; // more than one choice
+  const literal = data.slice(start, end + 1);
+  // No escapes and no raw control characters (invalid in JSON): the text is the literal's inside.
+  if (literal.indexOf('\\') === -1 && !/[\u0000-\u001f]/.test(literal)) return literal.slice(1, -1);
+  try {
+    const content: unknown = JSON.parse(literal);
+    return typeof content === 'string' ? content : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class OpenAIStream implements StreamHandler {
   private done = false;
   private sawChoice = false;
@@ -78,6 +121,14 @@ export class OpenAIStream implements StreamHandler {
       return;
     }
     if (data === '') return;
+    if (ev.event !== 'error') {
+      const content = fastContentDelta(data);
+      if (content !== undefined) {
+        this.sawChoice = true;
+        if (content) this.reply.content(content);
+        return;
+      }
+    }
     const parsed = parseEventData(data, `chunk`, this.ctx);
     const chunk = asObject(parsed);
     if (!chunk) {

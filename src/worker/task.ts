@@ -29,6 +29,8 @@ export function parseTask(text: string): ParseResult {
   if (raw.v !== 1) return bad(`unsupported task version ${JSON.stringify(raw.v)} (this worker speaks v1)`);
   if (raw.type !== 'task') return bad(`expected "type":"task", got ${JSON.stringify(raw.type)}`);
   if (!taskId) return bad('task_id must be a non-empty string');
+  // Every frame repeats it: a huge id would make every line too long for the host.
+  if (taskId.length > 128) return { ok: false, taskId: '', message: 'task_id must be at most 128 characters' };
   if (typeof raw.sandbox !== 'string') return bad('sandbox must be a string');
   if (raw.gateway !== undefined && typeof raw.gateway !== 'string') return bad('gateway must be a string');
 

@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeOpenAI, type FakeModelServer } from '../fakes/model-servers.js';
+import { floodReply, startFakeOpenAI, type FakeModelServer } from '../fakes/model-servers.js';
 import { fixtureWorker } from '../helpers/fixtures.js';
 import { BIN, jsonLines, makeHome, processesMatching, waitFor, type Home } from '../helpers/logos.js';
 
@@ -104,7 +104,7 @@ describe('what the sandbox can see of the host', () => {
     const r = await runWith('introspect', ['run', '--json', 'x']);
     expect(r.code, r.stderr).toBe(0);
     const seen = jsonLines(r.stdout).find((f) => f.type === 'introspect') as { cmdline: string[]; passwd: string; group: string; env: Record<string, string> };
-    expect(seen.cmdline.filter(Boolean)).toEqual([expect.stringMatching(/bwrap$/), '--args', '3', '--', expect.stringMatching(/node$/), '/opt/logos/worker.mjs']);
+    expect(seen.cmdline.filter(Boolean)).toEqual([expect.stringMatching(/bwrap$/), '--args', '3', '--', expect.stringMatching(/node$/), '--max-semi-space-size=32', '/opt/logos/worker.mjs']);
     expect(seen.cmdline.join(' ')).not.toContain(home.dir);
     const users = seen.passwd.split('\n').filter(Boolean).map((l) => l.split(':')[0]);
     expect(users[0]).toBe('root');
@@ -169,7 +169,7 @@ async function runMeasured(args: string[], env: NodeJS.ProcessEnv): Promise<{ co
   child.stdout?.removeAllListeners('data');
   child.stdout?.on('data', (d: Buffer) => {
     bytes += d.length;
-    tail = (tail + d.toString('utf8')).slice(-4096);
+    tail = (tail + d.toString('utf8')).slice(-600 * 1024); // the result line holds up to 256 KiB of reply
   });
   const r = await done;
   clearInterval(timer);
@@ -188,6 +188,21 @@ describe('floods', () => {
     const runs = JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as Array<{ status: string; response_chars: number }>;
     expect(runs[0]).toMatchObject({ status: 'ok' });
     expect(runs[0]?.response_chars).toBeGreaterThan(300 * 1024 * 1024);
+  }, 120_000);
+
+  it('a legitimate 1M-token reply from the model ends in its result, through the real worker', async () => {
+    const model = 'scenario:flood?tokens=1000000&piece_chars=5';
+    const add = await home.run(['route', 'add', `custom/${model}`, '--endpoint', openai.url, '--name', 'big', '--default']);
+    expect(add.code, add.stderr).toBe(0);
+    const r = await runMeasured(['run', '--json', 'long answer please'], {});
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.lastLine) as { type: string; status: string; final_response: string; final_response_truncated: boolean; final_response_bytes: number };
+    expect(result).toMatchObject({ type: 'task_result', status: 'ok', final_response_truncated: true });
+    expect(result.final_response_bytes).toBe(Buffer.byteLength(floodReply(1_000_000, 5)));
+    expect(floodReply(1_000_000, 5).startsWith(result.final_response)).toBe(true);
+    expect(r.peakKiB).toBeLessThan(200 * 1024);
+    const runs = JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as Array<{ status: string; response_chars: number }>;
+    expect(runs[0]).toMatchObject({ status: 'ok', response_chars: floodReply(1_000_000, 5).length });
   }, 120_000);
 
   it('the same flood printed for a person (not --json) also ends cleanly', async () => {

@@ -271,4 +271,25 @@ describe('runTask backpressure', () => {
     expect(outcome.finalResponse).toBe(ECHO);
     expect(frames.length).toBeGreaterThan(framesAtHold); // the rest came after the release
   });
+
+  it('a reader that holds the worker longer than the idle timeout does not make the model look idle', async () => {
+    let release: () => void = () => undefined;
+    let held = false;
+    const done = runTask(task('openai-chat', openai.url, 'scenario:slow?delay_ms=5'), {
+      env: {},
+      log: quiet,
+      emit: () => {},
+      idleTimeoutMs: 100,
+      backpressure: () => {
+        if (held) return undefined;
+        held = true;
+        return new Promise<void>((r) => (release = r));
+      },
+    });
+    // Held for several idle timeouts: only time spent waiting for the model counts.
+    await new Promise((r) => setTimeout(r, 500));
+    release();
+    const outcome = await done;
+    expect(outcome.finalResponse).toBe(ECHO);
+  });
 });
