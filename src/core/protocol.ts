@@ -33,10 +33,31 @@ export interface TaskRoute {
   base_url: string;
 }
 
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
+/** The built-in tools an agent worker can run inside its sandbox. Their names are a contract (frames, docs, `--tools`). */
+export const BUILTIN_TOOLS = ['shell', 'read_file', 'write_file', 'edit_file', 'list_files', 'search'] as const;
+export type ToolName = (typeof BUILTIN_TOOLS)[number];
+/** The default number of model calls in one task's tool loop. */
+export const DEFAULT_MAX_STEPS = 50;
+/** What one tool call returns to the model at most (head and tail kept, the cut noted). */
+export const MAX_TOOL_OUTPUT_BYTES = 64 * 1024;
+/** A `message` frame carries at most this much of a message's content (the rest is cut, and flagged). */
+export const MAX_MESSAGE_FRAME_CONTENT_BYTES = 256 * 1024;
+
+/** A tool call the model made: `arguments` is the JSON text the model wrote (it may be malformed). */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
 }
+
+/**
+ * One message of a conversation, in a provider-neutral form: the host keeps a
+ * session's history this way and the worker turns it into the API's own format.
+ */
+export type ChatMessage =
+  | { role: 'system' | 'user'; content: string }
+  | { role: 'assistant'; content: string; tool_calls?: ToolCall[] }
+  | { role: 'tool'; tool_call_id: string; name: string; content: string; is_error?: boolean };
 
 export interface TaskInput {
   v: 1;
@@ -48,6 +69,10 @@ export interface TaskInput {
   messages: ChatMessage[];
   params?: { max_tokens?: number; temperature?: number };
   deadline_ms?: number;
+  /** Built-in tools the worker may run; absent or empty: a plain chat reply, no tools. */
+  tools?: ToolName[];
+  /** Model calls allowed in the tool loop (default DEFAULT_MAX_STEPS); reaching it ends the task with MAX_STEPS. */
+  max_steps?: number;
 }
 
 export type WorkerErrorCode =
@@ -60,7 +85,8 @@ export type WorkerErrorCode =
   | 'TIMEOUT'
   | 'INVALID_RESPONSE'
   | 'NO_MODEL'
-  | 'INVALID_TASK';
+  | 'INVALID_TASK'
+  | 'MAX_STEPS';
 
 export interface FrameError {
   code: string;
@@ -91,13 +117,23 @@ export interface ThinkingFrame {
   task_id: string;
   content: string;
 }
+/** A tool call begins. `preview`: its arguments, at most 200 characters. `step`: the model call (1-based) that asked for it. */
 export interface ToolStartFrame {
   type: 'tool_start';
   task_id: string;
   call_id: string;
   tool: string;
   preview?: string;
+  step?: number;
 }
+/** Output of a running tool (shell), in pieces, as it comes (optional; the tool's result is what the model sees). */
+export interface ToolOutputFrame {
+  type: 'tool_output';
+  task_id: string;
+  call_id: string;
+  content: string;
+}
+/** A tool call ended. `preview`: the start of what the model got back, at most 200 characters. */
 export interface ToolEndFrame {
   type: 'tool_end';
   task_id: string;
@@ -105,6 +141,19 @@ export interface ToolEndFrame {
   tool: string;
   ok: boolean;
   duration_ms: number;
+  exit_code?: number | null;
+  preview?: string;
+}
+/**
+ * A message the worker added to the conversation (the model's turns with their tool
+ * calls, and the tool results), so the host can keep a session's history. Content over
+ * MAX_MESSAGE_FRAME_CONTENT_BYTES is cut to its beginning and `truncated` is set.
+ */
+export interface MessageFrame {
+  type: 'message';
+  task_id: string;
+  message: ChatMessage;
+  truncated?: boolean;
 }
 export interface TaskResultFrame {
   type: 'task_result';
@@ -119,9 +168,13 @@ export interface TaskResultFrame {
   usage?: Usage;
   error?: FrameError;
   duration_ms: number;
+  /** Model calls made (1 for a plain chat reply). */
+  steps?: number;
+  /** How many times each tool ran. */
+  tools_used?: Record<string, number>;
 }
 
-export type KnownFrame = ReadyFrame | TokenFrame | ThinkingFrame | ToolStartFrame | ToolEndFrame | TaskResultFrame;
+export type KnownFrame = ReadyFrame | TokenFrame | ThinkingFrame | ToolStartFrame | ToolOutputFrame | ToolEndFrame | MessageFrame | TaskResultFrame;
 /** Unknown frame types are passed through untouched. */
 export interface UnknownFrame {
   type: string;

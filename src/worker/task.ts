@@ -8,7 +8,7 @@ import type { ChatMessage, RouteApi, TaskInput } from '../core/protocol.js';
 export type ParseResult = { ok: true; task: TaskInput } | { ok: false; taskId: string; message: string };
 
 const APIS: readonly RouteApi[] = ['openai-chat', 'anthropic-messages'];
-const ROLES: readonly ChatMessage['role'][] = ['system', 'user', 'assistant'];
+const ROLES: ReadonlyArray<'system' | 'user' | 'assistant'> = ['system', 'user', 'assistant'];
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -44,10 +44,10 @@ export function parseTask(text: string): ParseResult {
   if (!Array.isArray(raw.messages) || raw.messages.length === 0) return bad('messages must be a non-empty array');
   const messages: ChatMessage[] = [];
   for (const [i, m] of raw.messages.entries()) {
-    if (!isObject(m) || !ROLES.includes(m.role as ChatMessage['role']) || typeof m.content !== 'string') {
+    if (!isObject(m) || !ROLES.includes(m.role as 'system' | 'user' | 'assistant') || typeof m.content !== 'string') {
       return bad(`messages[${i}] must be {role: system|user|assistant, content: string}`);
     }
-    messages.push({ role: m.role as ChatMessage['role'], content: m.content });
+    messages.push({ role: m.role as 'system' | 'user' | 'assistant', content: m.content });
   }
 
   let params: TaskInput['params'];
