@@ -3,13 +3,21 @@
  * objects, socket errors, timeouts) into the worker's stable error codes, each
  * with a hint a person can act on. Pure functions: no IO.
  */
-import type { FrameError, WorkerErrorCode } from '../core/protocol.js';
+import type { FrameError, Usage, WorkerErrorCode } from '../core/protocol.js';
 import { excerpt, scrub } from './redact.js';
+
+/** How far a task with tools got before it failed (reported in the error result). */
+export interface TaskProgress {
+  steps: number;
+  toolsUsed: Record<string, number>;
+  usage?: Usage | undefined;
+}
 
 export class WorkerFailure extends Error {
   readonly code: WorkerErrorCode;
   readonly hint: string;
   readonly status: number | undefined;
+  progress?: TaskProgress;
 
   constructor(code: WorkerErrorCode, message: string, hint: string, status?: number) {
     super(scrub(message));
@@ -137,6 +145,8 @@ export const HINTS = {
     'The model server rejected the request. Check the route settings (model, API type, parameters such as max_tokens and temperature) against what the server accepts.',
   INVALID_RESPONSE_EMPTY: (): string =>
     'The model finished without producing any text. Raise max_tokens (reasoning models can spend the whole budget thinking) or try another model.',
+  MAX_STEPS: (steps: number): string =>
+    `The model was still calling tools after ${steps} model calls. Raise --max-steps (the task's max_steps) or split the task into smaller ones.`,
   NO_MODEL: (): string =>
     'No model is configured for this route. Set the route\'s model and dispatch again; the worker never answers without one.',
   INVALID_TASK: (version: string): string =>

@@ -13,6 +13,7 @@ import { registerSecret } from './redact.js';
 import { DEFAULT_DEADLINE_MS, runTask } from './run.js';
 import { parseTask } from './task.js';
 import { BoundedText } from './text.js';
+import { killAllShellsNow, runningShells, stopAllShells } from './tool-shell.js';
 import { WORKER_VERSION } from './version.js';
 
 const startedAt = Date.now();
@@ -42,8 +43,14 @@ function emit(frame: Frame): void {
   out.write(frameLine(frame), last);
 }
 
+let exitStarted = false;
+/** Aborted at the deadline or by a signal: stops the model request and any running command. */
+const controller = new AbortController();
+
 function exitAfterFlush(code: number): void {
   exiting = true;
+  if (exitStarted) return;
+  exitStarted = true;
   // Pipe writes may still be queued in Node (the reader is slow): exit once they are written.
   out.end(() => process.exit(code));
   setTimeout(() => process.exit(code), 2000).unref();
@@ -55,6 +62,8 @@ function responseFields(text: string, fullBytes: number | undefined): Pick<TaskR
 }
 
 function finishWithFailure(failure: WorkerFailure): void {
+  // Being stopped by a signal: no result, the signal's exit code.
+  if (exiting) return;
   // Tokens already reached the user; the result keeps what was shown.
   const shown = partial.capped();
   const frame: TaskResultFrame = {
@@ -65,6 +74,12 @@ function finishWithFailure(failure: WorkerFailure): void {
     error: failure.toFrameError(),
     duration_ms: Date.now() - startedAt,
   };
+  // A task with tools says how far it got (and what it cost) even when it fails.
+  if (failure.progress) {
+    if (failure.progress.usage && Object.keys(failure.progress.usage).length > 0) frame.usage = failure.progress.usage;
+    frame.steps = failure.progress.steps;
+    frame.tools_used = failure.progress.toolsUsed;
+  }
   emit(frame);
   log.error('task failed', { code: failure.code, error: failure.message, duration_ms: frame.duration_ms, frames: out.lines, stdout_writes: out.writes });
   exitAfterFlush(failure.code === 'INVALID_TASK' ? 2 : 1);
@@ -81,10 +96,18 @@ for (const [signal, code] of [
   ['SIGINT', 130],
 ] as const) {
   process.on(signal, () => {
-    log.warn('terminated by signal', { signal });
-    exitAfterFlush(code);
+    if (exiting) return;
+    log.warn('terminated by signal', { signal, running_commands: runningShells() });
+    // Commands run in their own process groups, out of reach of a signal to ours: stop them first.
+    exiting = true;
+    controller.abort(new Error(`terminated by ${signal}`));
+    void stopAllShells().finally(() => exitAfterFlush(code));
+    setTimeout(() => exitAfterFlush(code), 1500).unref();
   });
 }
+
+// Whatever way the worker ends, no command it started keeps running.
+process.on('exit', killAllShellsNow);
 
 // A bug must not lose frames already gathered: report it as the result, like main().catch.
 process.on('uncaughtException', (err) => {
@@ -130,7 +153,6 @@ async function main(): Promise<void> {
   log.info('task received', { sandbox: task.sandbox, gateway: task.gateway ?? null, provider: task.route.provider, api: task.route.api });
 
   const deadlineMs = task.deadline_ms ?? DEFAULT_DEADLINE_MS;
-  const controller = new AbortController();
   const deadline = setTimeout(() => controller.abort(deadlineFailure(deadlineMs)), Math.max(0, deadlineMs - (Date.now() - startedAt)));
   // Backstop: if something ignores the abort, still report the timeout and exit.
   const backstop = setTimeout(() => finishWithFailure(deadlineFailure(deadlineMs)), deadlineMs + 5000);
@@ -157,6 +179,8 @@ async function main(): Promise<void> {
       usage: outcome.usage,
       duration_ms: Date.now() - startedAt,
     };
+    if (outcome.steps !== undefined) frame.steps = outcome.steps;
+    if (outcome.toolsUsed !== undefined) frame.tools_used = outcome.toolsUsed;
     emit(frame);
     log.info('task done', { duration_ms: frame.duration_ms, frames: out.lines, stdout_writes: out.writes });
     exitAfterFlush(0);

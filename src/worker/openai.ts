@@ -3,20 +3,39 @@
  * request building and the stream reader. Works with OpenAI, LM Studio, vLLM,
  * Ollama's /v1, OpenRouter and the OpenShell inference router.
  */
-import type { TaskInput, Usage } from '../core/protocol.js';
+import type { ChatMessage, TaskInput, Usage } from '../core/protocol.js';
 import { classifyStreamError, HINTS, WorkerFailure, type ClassifyContext } from './classify.js';
+import { argumentsText, conversationOf, toolResultText, type ConversationEntry } from './conversation.js';
 import { excerpt } from './redact.js';
 import type { ReplyBuilder, StreamHandler, StreamOutcome } from './reply.js';
 import type { SseEvent } from './sse.js';
 import { asObject, parseEventData, type Json } from './json.js';
+import { ToolCallAccumulator, type ModelToolCall } from './tool-calls.js';
+import type { ToolSpec } from './tool-defs.js';
 
-export function openAIRequestBody(task: TaskInput): Record<string, unknown> {
+/** One neutral message in the chat-completions format. */
+export function openAIMessage(m: ChatMessage): Record<string, unknown> {
+  if (m.role === 'tool') return { role: 'tool', tool_call_id: m.tool_call_id, content: toolResultText(m.content) };
+  if (m.role === 'assistant' && m.tool_calls && m.tool_calls.length > 0) {
+    return {
+      role: 'assistant',
+      content: m.content === '' ? null : m.content,
+      tool_calls: m.tool_calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: argumentsText(c.arguments) } })),
+    };
+  }
+  return { role: m.role, content: m.content };
+}
+
+export function openAIRequestBody(task: TaskInput, conversation: readonly ConversationEntry[] = conversationOf(task.messages), tools: readonly ToolSpec[] = []): Record<string, unknown> {
   const body: Record<string, unknown> = {
     model: task.route.model,
-    messages: task.messages.map((m) => ({ role: m.role, content: m.content })),
+    messages: conversation.map((e) => openAIMessage(e.message)),
     stream: true,
     stream_options: { include_usage: true },
   };
+  if (tools.length > 0) {
+    body.tools = tools.map((t) => ({ type: 'function', function: { name: t.name, description: t.description, parameters: t.parameters } }));
+  }
   if (task.params?.max_tokens !== undefined) body.max_tokens = task.params.max_tokens;
   if (task.params?.temperature !== undefined) body.temperature = task.params.temperature;
   return body;
@@ -99,6 +118,7 @@ export class OpenAIStream implements StreamHandler {
   private model: string | undefined;
   private inputTokens: number | undefined;
   private outputTokens: number | undefined;
+  private readonly calls = new ToolCallAccumulator();
 
   constructor(
     private readonly reply: ReplyBuilder,
@@ -152,8 +172,35 @@ export class OpenAIStream implements StreamHandler {
       const reasoning = reasoningOf(delta);
       if (reasoning) this.reply.reasoning(reasoning);
       if (typeof delta.content === 'string' && delta.content) this.reply.content(delta.content);
+      if (Array.isArray(delta.tool_calls)) this.takeToolCalls(delta.tool_calls);
+      const legacy = asObject(delta.function_call);
+      if (legacy) this.takeToolCalls([{ index: 0, function: legacy }]);
     }
     if (typeof choice.finish_reason === 'string' && choice.finish_reason) this.finishReason = choice.finish_reason;
+  }
+
+  /** The tool calls of this reply (ids made up with `idPrefix` where the server sent none). */
+  toolCalls(idPrefix: string): ModelToolCall[] {
+    return this.calls.finish(idPrefix);
+  }
+
+  /** `delta.tool_calls`: by `index`; id and name on a call's first piece, arguments in fragments. */
+  private takeToolCalls(list: unknown[]): void {
+    for (const raw of list) {
+      const tc = asObject(raw);
+      if (!tc) continue;
+      const fn = asObject(tc.function);
+      const id = typeof tc.id === 'string' && tc.id ? tc.id : undefined;
+      let index: number;
+      if (typeof tc.index === 'number') index = tc.index;
+      else if (id !== undefined && !this.calls.hasId(id)) index = (this.calls.lastIndex() ?? -1) + 1; // whole calls without an index
+      else index = this.calls.lastIndex() ?? 0;
+      const name = typeof fn?.name === 'string' && fn.name ? fn.name : undefined;
+      if (id !== undefined || name !== undefined) this.calls.start(index, id, name);
+      const args = fn?.arguments;
+      if (typeof args === 'string') this.calls.addArguments(index, args);
+      else if (args && typeof args === 'object') this.calls.addArguments(index, JSON.stringify(args));
+    }
   }
 
   finish(): StreamOutcome {
@@ -173,7 +220,7 @@ export class OpenAIStream implements StreamHandler {
       );
     }
     const final = this.reply.finalResponse();
-    if (final.bytes === 0) {
+    if (final.bytes === 0 && this.calls.size === 0 && this.reply.xmlCalls.length === 0) {
       throw new WorkerFailure(
         'INVALID_RESPONSE',
         `the model returned an empty reply${this.finishReason ? ` (finish_reason: ${this.finishReason})` : ''}`,

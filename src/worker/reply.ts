@@ -5,9 +5,11 @@
  * bounded however long the reply: see BoundedText.
  */
 import { ThinkSplitter, type ThinkPart } from './think.js';
+import { ToolXmlSplitter, type ToolXmlPart, type XmlToolCall } from './tool-xml.js';
 import type { SseEvent } from './sse.js';
 import { MAX_INLINE_RESPONSE_BYTES, type Usage } from '../core/protocol.js';
 import { BoundedText, framePieces, MAX_FRAME_CONTENT_UNITS, type CappedText } from './text.js';
+import type { ModelToolCall } from './tool-calls.js';
 
 export interface ReplySink {
   token(text: string): void;
@@ -24,6 +26,8 @@ export interface StreamHandler {
   readonly complete: boolean;
   /** The byte stream ended (or `finished`): returns the outcome or throws a WorkerFailure. */
   finish(): StreamOutcome;
+  /** After finish(): the tool calls the reply made through the API (ids made up with `idPrefix` where missing). */
+  toolCalls(idPrefix: string): ModelToolCall[];
 }
 
 export interface StreamOutcome {
@@ -44,15 +48,21 @@ export class ReplyBuilder {
   /** Visible text that an orphan `</think>` showed to be reasoning (for the final response only). */
   private readonly reclassified: BoundedText;
   private ended = false;
+  /** Set when tools were offered: tool calls written as text are taken out of the content. */
+  private readonly xml: ToolXmlSplitter | undefined;
+  /** Tool calls found in the content (a local server that did not parse them). */
+  readonly xmlCalls: XmlToolCall[] = [];
 
   constructor(
     private readonly sink: ReplySink,
     /** Largest final response in UTF-8 bytes (tests use small caps). */
     cap = MAX_INLINE_RESPONSE_BYTES,
+    opts: { toolXml?: boolean } = {},
   ) {
     this.visible = new BoundedText(cap);
     this.reasoningText = new BoundedText(cap);
     this.reclassified = new BoundedText(cap);
+    if (opts.toolXml) this.xml = new ToolXmlSplitter();
   }
 
   /** A piece of `content` / `text`, which may carry inline think tags. */
@@ -71,6 +81,13 @@ export class ReplyBuilder {
     if (this.ended) return;
     this.ended = true;
     this.apply(this.splitter.end());
+    if (this.xml) this.applyXml(this.xml.end());
+  }
+
+  /** The visible text of this turn, trimmed and capped (the content of a turn that called tools). */
+  turnText(): CappedText {
+    this.end();
+    return this.visible.capped(true);
   }
 
   /** Anything at all arrived (visible or reasoning). */
@@ -105,8 +122,8 @@ export class ReplyBuilder {
   private apply(parts: ThinkPart[]): void {
     for (const p of parts) {
       if (p.kind === 'content') {
-        this.visible.append(p.text);
-        this.token(p.text);
+        if (this.xml) this.applyXml(this.xml.push(p.text));
+        else this.visibleText(p.text);
       } else if (p.kind === 'thinking') {
         this.reasoningText.append(p.text);
         this.thinking(p.text);
@@ -117,6 +134,18 @@ export class ReplyBuilder {
         this.visible.clear();
       }
     }
+  }
+
+  private applyXml(parts: ToolXmlPart[]): void {
+    for (const p of parts) {
+      if (p.kind === 'text') this.visibleText(p.text);
+      else this.xmlCalls.push(p.error === undefined ? { name: p.name, arguments: p.arguments } : { name: p.name, arguments: p.arguments, error: p.error });
+    }
+  }
+
+  private visibleText(text: string): void {
+    this.visible.append(text);
+    this.token(text);
   }
 
   private token(text: string): void {

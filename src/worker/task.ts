@@ -3,7 +3,7 @@
  * read is INVALID_TASK (exit 2); a readable task without a model is a
  * NO_MODEL result later, after the `ready` frame.
  */
-import type { ChatMessage, RouteApi, TaskInput } from '../core/protocol.js';
+import { BUILTIN_TOOLS, type ChatMessage, type RouteApi, type TaskInput, type ToolCall, type ToolName } from '../core/protocol.js';
 
 export type ParseResult = { ok: true; task: TaskInput } | { ok: false; taskId: string; message: string };
 
@@ -12,6 +12,34 @@ const ROLES: ReadonlyArray<'system' | 'user' | 'assistant'> = ['system', 'user',
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** One history message in the neutral form (an error text when it is not one). */
+function parseMessage(m: unknown, i: number): ChatMessage | string {
+  const shape = `messages[${i}] must be {role: system|user|assistant|tool, content: string}`;
+  if (!isObject(m)) return shape;
+  if (m.role === 'tool') {
+    if (typeof m.tool_call_id !== 'string' || m.tool_call_id === '' || typeof m.content !== 'string') {
+      return `messages[${i}] (role tool) needs tool_call_id and content strings`;
+    }
+    const msg: ChatMessage = { role: 'tool', tool_call_id: m.tool_call_id, name: typeof m.name === 'string' ? m.name : '', content: m.content };
+    if (m.is_error === true) msg.is_error = true;
+    return msg;
+  }
+  const hasCalls = m.role === 'assistant' && Array.isArray(m.tool_calls) && m.tool_calls.length > 0;
+  // An assistant turn that only called tools may come with content null (the OpenAI form).
+  const content = m.content === null && hasCalls ? '' : m.content;
+  if (!ROLES.includes(m.role as 'system' | 'user' | 'assistant') || typeof content !== 'string') return shape;
+  if (!hasCalls) return { role: m.role as 'system' | 'user' | 'assistant', content };
+  const calls: ToolCall[] = [];
+  for (const [j, c] of (m.tool_calls as unknown[]).entries()) {
+    if (!isObject(c) || typeof c.id !== 'string' || c.id === '' || typeof c.name !== 'string') {
+      return `messages[${i}].tool_calls[${j}] must be {id, name, arguments}`;
+    }
+    const args = typeof c.arguments === 'string' ? c.arguments : isObject(c.arguments) ? JSON.stringify(c.arguments) : '{}';
+    calls.push({ id: c.id, name: c.name, arguments: args });
+  }
+  return { role: 'assistant', content, tool_calls: calls };
 }
 
 export function parseTask(text: string): ParseResult {
@@ -44,10 +72,25 @@ export function parseTask(text: string): ParseResult {
   if (!Array.isArray(raw.messages) || raw.messages.length === 0) return bad('messages must be a non-empty array');
   const messages: ChatMessage[] = [];
   for (const [i, m] of raw.messages.entries()) {
-    if (!isObject(m) || !ROLES.includes(m.role as 'system' | 'user' | 'assistant') || typeof m.content !== 'string') {
-      return bad(`messages[${i}] must be {role: system|user|assistant, content: string}`);
+    const msg = parseMessage(m, i);
+    if (typeof msg === 'string') return bad(msg);
+    messages.push(msg);
+  }
+
+  let tools: ToolName[] | undefined;
+  if (raw.tools !== undefined && raw.tools !== null) {
+    if (!Array.isArray(raw.tools)) return bad('tools must be an array of tool names');
+    for (const t of raw.tools) {
+      if (typeof t !== 'string' || !(BUILTIN_TOOLS as readonly string[]).includes(t)) {
+        return bad(`tools: unknown tool ${JSON.stringify(t)} (this worker has ${BUILTIN_TOOLS.join(', ')})`);
+      }
     }
-    messages.push({ role: m.role as 'system' | 'user' | 'assistant', content: m.content });
+    tools = [...new Set(raw.tools as ToolName[])];
+  }
+  let maxSteps: number | undefined;
+  if (raw.max_steps !== undefined && raw.max_steps !== null) {
+    if (typeof raw.max_steps !== 'number' || !Number.isInteger(raw.max_steps) || raw.max_steps <= 0) return bad('max_steps must be a positive integer');
+    maxSteps = raw.max_steps;
   }
 
   let params: TaskInput['params'];
@@ -89,5 +132,7 @@ export function parseTask(text: string): ParseResult {
   if (typeof raw.gateway === 'string') task.gateway = raw.gateway;
   if (params) task.params = params;
   if (deadline !== undefined) task.deadline_ms = deadline;
+  if (tools !== undefined && tools.length > 0) task.tools = tools;
+  if (maxSteps !== undefined) task.max_steps = maxSteps;
   return { ok: true, task };
 }

@@ -8,6 +8,23 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import {
+  agentScriptName,
+  anthropicThinkingProblem,
+  anthropicToolProblem,
+  argumentsText,
+  assistantTurns,
+  builtinScript,
+  fakeRedacted,
+  fakeSignature,
+  fragments,
+  openAIToolProblem,
+  scriptStep,
+  type AgentScript,
+  type AgentStep,
+} from './agent-script.js';
+
+export * from './agent-script.js';
 
 export const SCENARIOS = [
   /** Normal reply, `Echo: <last user message>` (the default). */
@@ -117,6 +134,8 @@ export interface FakeServerOptions {
   nativeApi?: 'lmstudio' | 'ollama' | 'none';
   /** Delay before answering model-list requests (ms), so concurrent callers overlap. */
   listDelayMs?: number;
+  /** Agent scripts by name, served to the model name `agent:<name>` (see agent-script.ts). */
+  scripts?: Record<string, AgentScript>;
 }
 
 export interface RecordedRequest {
@@ -128,6 +147,10 @@ export interface RecordedRequest {
   body: unknown;
   /** The scenario that served it (chat/messages requests only). */
   scenario?: ScenarioName;
+  /** Agent mode: the script and the step (1-based) that answered, and the usage reported. */
+  script?: string;
+  step?: number;
+  usage?: { input_tokens: number; output_tokens: number };
 }
 
 export interface FakeModelServer {
@@ -138,6 +161,8 @@ export interface FakeModelServer {
   /** LM Studio native API: keys that have a loaded instance now (`POST /api/v1/models/load` adds one). */
   loaded: Set<string>;
   setScenario(s: ScenarioInput): void;
+  /** Add or replace the agent script served to `agent:<name>`. */
+  setScript(name: string, script: AgentScript): void;
   close(): Promise<void>;
 }
 
@@ -208,7 +233,13 @@ function contentText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
     return content
-      .map((p: unknown) => (p && typeof p === 'object' && typeof (p as { text?: unknown }).text === 'string' ? (p as { text: string }).text : ''))
+      .map((p: unknown) => {
+        const b = (p && typeof p === 'object' ? p : {}) as { text?: unknown; type?: unknown; content?: unknown };
+        if (typeof b.text === 'string') return b.text;
+        // Anthropic tool results count as prompt text like OpenAI's tool messages.
+        if (b.type === 'tool_result') return ` ${contentText(b.content)} `;
+        return '';
+      })
       .join('');
   }
   return '';
@@ -553,6 +584,95 @@ function anthropicStreamPlan(ctx: Ctx): Plan {
   return finishPlan(ctx, records, 'event: ping\ndata: {"type": "ping"}\n\n');
 }
 
+// ----------------------------------------------------------------- agent ---
+
+/** Output "tokens" of a scripted step: words of its text, reasoning and arguments. */
+function stepOutputWords(step: AgentStep): number {
+  let n = countWords(step.text ?? '') + countWords(step.thinking ?? '');
+  for (const c of step.toolCalls ?? []) n += countWords(argumentsText(c));
+  return n;
+}
+
+function textPieces(step: AgentStep): string[] {
+  const text = step.text ?? '';
+  if (text === '') return [];
+  return step.textPieceChars ? fixedPieces(text, step.textPieceChars) : wordPieces(text);
+}
+
+function openAIAgentPlan(ctx: Ctx, step: AgentStep, usage: { input_tokens: number; output_tokens: number }): Plan {
+  const { model, body } = ctx;
+  const id = `chatcmpl-fake${ctx.seq}`;
+  const created = 1_700_000_000;
+  const chunk = (delta: Record<string, unknown>, finish: string | null = null): string =>
+    sseData({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_fake', choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] }, false);
+  const calls = step.toolCalls ?? [];
+  const records: string[] = [chunk({ role: 'assistant', content: calls.length > 0 && !step.text ? null : '' })];
+  for (const p of wordPieces(step.thinking ?? '').filter(Boolean)) records.push(chunk({ reasoning_content: p }));
+  for (const p of textPieces(step)) records.push(chunk({ content: p }));
+  for (const [i, c] of calls.entries()) {
+    records.push(chunk({ tool_calls: [{ index: i, id: c.id ?? `call_f${ctx.seq}x${i}`, type: 'function', function: { name: c.name, arguments: '' } }] }));
+    for (const f of fragments(argumentsText(c), c.fragments)) records.push(chunk({ tool_calls: [{ index: i, function: { arguments: f } }] }));
+  }
+  records.push(chunk({}, calls.length > 0 ? 'tool_calls' : 'stop'));
+  if ((body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true) {
+    const u = { prompt_tokens: usage.input_tokens, completion_tokens: usage.output_tokens, total_tokens: usage.input_tokens + usage.output_tokens };
+    records.push(sseData({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_fake', choices: [], usage: u }, false));
+  }
+  records.push('data: [DONE]\n\n');
+  return { kind: 'stream', records, after: 'end' };
+}
+
+function anthropicAgentPlan(ctx: Ctx, step: AgentStep, usage: { input_tokens: number; output_tokens: number }, issuedRedacted: Set<string>): Plan {
+  const ev = (name: string, payload: Record<string, unknown>): string => sseEvent(name, { type: name, ...payload }, false);
+  const calls = step.toolCalls ?? [];
+  const records: string[] = [
+    ev('message_start', {
+      message: {
+        id: `msg_fake${ctx.seq}`,
+        type: 'message',
+        role: 'assistant',
+        model: ctx.model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: usage.input_tokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 1 },
+      },
+    }),
+  ];
+  let index = 0;
+  if (step.thinking) {
+    records.push(ev('content_block_start', { index, content_block: { type: 'thinking', thinking: '', signature: '' } }));
+    for (const p of wordPieces(step.thinking)) records.push(ev('content_block_delta', { index, delta: { type: 'thinking_delta', thinking: p } }));
+    records.push(ev('content_block_delta', { index, delta: { type: 'signature_delta', signature: fakeSignature(step.thinking) } }));
+    records.push(ev('content_block_stop', { index }));
+    index++;
+  }
+  if (step.redactedThinking) {
+    const data = fakeRedacted(step.redactedThinking);
+    issuedRedacted.add(data);
+    records.push(ev('content_block_start', { index, content_block: { type: 'redacted_thinking', data } }));
+    records.push(ev('content_block_stop', { index }));
+    index++;
+  }
+  const pieces = textPieces(step);
+  if (pieces.length > 0) {
+    records.push(ev('content_block_start', { index, content_block: { type: 'text', text: '' } }));
+    for (const p of pieces) records.push(ev('content_block_delta', { index, delta: { type: 'text_delta', text: p } }));
+    records.push(ev('content_block_stop', { index }));
+    index++;
+  }
+  for (const [i, c] of calls.entries()) {
+    records.push(ev('content_block_start', { index, content_block: { type: 'tool_use', id: c.id ?? `toolu_f${ctx.seq}x${i}`, name: c.name, input: {} } }));
+    records.push(ev('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: '' } }));
+    for (const f of fragments(argumentsText(c), c.fragments)) records.push(ev('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: f } }));
+    records.push(ev('content_block_stop', { index }));
+    index++;
+  }
+  records.push(ev('message_delta', { delta: { stop_reason: calls.length > 0 ? 'tool_use' : 'end_turn', stop_sequence: null }, usage: { output_tokens: usage.output_tokens } }));
+  records.push(ev('message_stop', {}));
+  return { kind: 'stream', records, after: 'end' };
+}
+
 // ---------------------------------------------------------------- server ---
 
 type Flavor = 'openai' | 'anthropic';
@@ -643,6 +763,9 @@ async function startFake(flavor: Flavor, opts: FakeServerOptions): Promise<FakeM
   const requests: RecordedRequest[] = [];
   const models = opts.models ?? ['fake-model'];
   const loaded = new Set(opts.loadedModels ?? models);
+  const scripts = new Map<string, AgentScript>(Object.entries(opts.scripts ?? {}));
+  /** redacted_thinking data this server handed out (the only data it accepts back). */
+  const issuedRedacted = new Set<string>();
   let seq = 0;
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
@@ -788,6 +911,44 @@ async function startFake(flavor: Flavor, opts: FakeServerOptions): Promise<FakeM
       return;
     }
 
+    // Tool definitions and tool messages are checked on every request, as the real APIs do.
+    const toolProblem = flavor === 'openai' ? openAIToolProblem(b) : anthropicToolProblem(b, issuedRedacted);
+    if (toolProblem) {
+      if (flavor === 'openai') sendJson(res, 400, { error: { message: toolProblem, type: 'invalid_request_error', param: 'messages', code: null } });
+      else sendJson(res, 400, { type: 'error', error: { type: 'invalid_request_error', message: toolProblem }, request_id: 'req_fake0001' });
+      return;
+    }
+
+    const agent = agentScriptName(b.model);
+    if (agent) {
+      const script = scripts.get(agent.name) ?? builtinScript(agent.name, agent.params);
+      if (!script) {
+        if (flavor === 'openai') sendJson(res, 404, { error: { message: `The model \`${b.model}\` does not exist or you do not have access to it.`, type: 'invalid_request_error', param: null, code: 'model_not_found' } });
+        else sendJson(res, 404, { type: 'error', error: { type: 'not_found_error', message: `model: ${b.model}` }, request_id: 'req_fake0001' });
+        return;
+      }
+      const thinkingProblem = flavor === 'anthropic' ? anthropicThinkingProblem(b, script) : undefined;
+      if (thinkingProblem) {
+        sendJson(res, 400, { type: 'error', error: { type: 'invalid_request_error', message: thinkingProblem }, request_id: 'req_fake0001' });
+        return;
+      }
+      const k = assistantTurns(b) + 1;
+      const step = scriptStep(script, k);
+      record.script = agent.name;
+      record.step = k;
+      if (!step) {
+        sendJson(res, 500, { error: { message: `fake script "${agent.name}" has no step ${k}`, type: 'server_error' } });
+        return;
+      }
+      seq++;
+      const usage = { input_tokens: promptWords(b), output_tokens: stepOutputWords(step) };
+      record.usage = usage;
+      const ctx: Ctx = { scenario: { name: 'plain' }, body: b, model: b.model, reply: '', reasoning: '', path: pathname, method, seq, authKey: givenKey };
+      const plan = flavor === 'openai' ? openAIAgentPlan(ctx, step, usage) : anthropicAgentPlan(ctx, step, usage, issuedRedacted);
+      if (plan.kind === 'stream') await writeStream(res, plan, { name: 'plain' });
+      return;
+    }
+
     const scenario = scenarioFromModel(b.model) ?? serverScenario;
     record.scenario = scenario.name;
     seq++;
@@ -830,6 +991,9 @@ async function startFake(flavor: Flavor, opts: FakeServerOptions): Promise<FakeM
     loaded,
     setScenario(s: ScenarioInput): void {
       serverScenario = toScenario(s);
+    },
+    setScript(name: string, script: AgentScript): void {
+      scripts.set(name, script);
     },
     close(): Promise<void> {
       return new Promise<void>((resolve) => {

@@ -126,3 +126,87 @@ describe('scenarioFromModel', () => {
     expect(scenarioFromModel('qwen/qwen3.5-9b')).toBeUndefined();
   });
 });
+
+describe('scripted agent mode', () => {
+  const script = {
+    steps: [
+      { text: 'Two calls.', toolCalls: [{ name: 'shell', arguments: { command: 'ls' }, fragments: 3 }, { name: 'read_file', arguments: '{"path":"a"}' }] },
+      { text: 'Done.' },
+    ],
+  };
+  const post = (s: FakeModelServer, path: string, body: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Response> =>
+    fetch(`${s.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const data = (text: string): Array<Record<string, unknown>> =>
+    text
+      .split('\n\n')
+      .map((r) => r.split('\n').find((l) => l.startsWith('data: {')))
+      .filter((l): l is string => l !== undefined)
+      .map((l) => JSON.parse(l.slice(6)) as Record<string, unknown>);
+
+  it('OpenAI: step 1 streams tool_calls by index (id and name first, arguments in fragments), finish tool_calls', async () => {
+    const s = await openai({ scripts: { two: script } });
+    const text = await (await post(s, '/chat/completions', { model: 'agent:two', stream: true, messages: [{ role: 'user', content: 'go' }] })).text();
+    const deltas = data(text).map((c) => (c.choices as Array<{ delta: { tool_calls?: Array<Record<string, unknown>> }; finish_reason: string | null }>)[0]!);
+    const calls = deltas.flatMap((d) => d.delta.tool_calls ?? []);
+    expect(calls[0]).toEqual({ index: 0, id: expect.stringMatching(/^call_/), type: 'function', function: { name: 'shell', arguments: '' } });
+    const args = (i: number): string => calls.filter((c) => c.index === i).map((c) => (c.function as { arguments: string }).arguments).join('');
+    expect(args(0)).toBe('{"command":"ls"}');
+    expect(calls.filter((c) => c.index === 0).length).toBe(4); // the start and 3 fragments
+    expect(args(1)).toBe('{"path":"a"}');
+    expect(deltas.at(-1)!.finish_reason).toBe('tool_calls');
+    expect(s.requests[0]).toMatchObject({ script: 'two', step: 1, usage: { input_tokens: 1, output_tokens: expect.any(Number) } });
+  });
+
+  it('OpenAI: the step is the number of assistant turns + 1; tool results must answer every call (400 like the API)', async () => {
+    const s = await openai({ scripts: { two: script } });
+    const turn = { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'shell', arguments: '{}' } }] };
+    const missing = await post(s, '/chat/completions', { model: 'agent:two', stream: true, messages: [{ role: 'user', content: 'go' }, turn] });
+    expect(missing.status).toBe(400);
+    expect(((await missing.json()) as { error: { message: string } }).error.message).toContain('did not have response messages: c1');
+    const orphan = await post(s, '/chat/completions', { model: 'agent:two', stream: true, messages: [{ role: 'user', content: 'go' }, { role: 'tool', tool_call_id: 'zz', content: 'x' }] });
+    expect(orphan.status).toBe(400);
+    const ok = await post(s, '/chat/completions', { model: 'agent:two', stream: true, messages: [{ role: 'user', content: 'go' }, turn, { role: 'tool', tool_call_id: 'c1', content: 'out' }] });
+    expect(await ok.text()).toContain('"content":"Done."');
+    expect(s.requests.at(-1)!.step).toBe(2);
+    const past = await post(s, '/chat/completions', { model: 'agent:two', stream: true, messages: [{ role: 'user', content: 'go' }, { role: 'assistant', content: 'a' }, { role: 'assistant', content: 'b' }] });
+    expect(past.status).toBe(500);
+  });
+
+  it('Anthropic: tool_use blocks with input_json_delta; results must follow; signatures are checked', async () => {
+    const s = await anthropic({ scripts: { two: script } });
+    const v = { 'anthropic-version': '2023-06-01' };
+    const text = await (await post(s, '/messages', { model: 'agent:two', max_tokens: 100, stream: true, messages: [{ role: 'user', content: 'go' }] }, v)).text();
+    const events = data(text);
+    const starts = events.filter((e) => e.type === 'content_block_start').map((e) => (e.content_block as { type: string }).type);
+    expect(starts).toEqual(['text', 'tool_use', 'tool_use']);
+    const json = events
+      .filter((e) => e.type === 'content_block_delta' && e.index === 1)
+      .map((e) => (e.delta as { partial_json: string }).partial_json)
+      .join('');
+    expect(json).toBe('{"command":"ls"}');
+    expect(events.find((e) => e.type === 'message_delta')).toMatchObject({ delta: { stop_reason: 'tool_use' } });
+    const unanswered = await post(
+      s,
+      '/messages',
+      { model: 'agent:two', max_tokens: 100, stream: true, messages: [{ role: 'user', content: 'go' }, { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'shell', input: {} }] }, { role: 'user', content: 'hm' }] },
+      v,
+    );
+    expect(JSON.stringify(await unanswered.json())).toContain('`tool_use` ids were found without `tool_result` blocks immediately after: t1');
+    const forged = await post(
+      s,
+      '/messages',
+      { model: 'agent:two', max_tokens: 100, stream: true, messages: [{ role: 'user', content: 'go' }, { role: 'assistant', content: [{ type: 'thinking', thinking: 'x', signature: 'forged' }, { type: 'text', text: 'y' }] }, { role: 'user', content: 'z' }] },
+      v,
+    );
+    expect(JSON.stringify(await forged.json())).toContain('Invalid `signature` in `thinking` block');
+  });
+
+  it('built-in scripts: loop repeats forever; an unknown script is an unknown model', async () => {
+    const s = await openai();
+    const many = Array.from({ length: 30 }, () => ({ role: 'assistant', content: 'x' }));
+    const text = await (await post(s, '/chat/completions', { model: 'agent:loop', stream: true, messages: [{ role: 'user', content: 'go' }, ...many] })).text();
+    expect(text).toContain('"function":{"name":"shell","arguments":""}');
+    expect(s.requests.at(-1)!.step).toBe(31);
+    expect((await post(s, '/chat/completions', { model: 'agent:nope', stream: true, messages: [{ role: 'user', content: 'go' }] })).status).toBe(404);
+  });
+});
