@@ -152,7 +152,7 @@ function topLevelKeys(line: string): string[] {
 }
 
 /** Run `logos` and watch its peak memory (VmHWM) while it runs. */
-async function runMeasured(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdoutBytes: number; lastLine: string; peakKiB: number }> {
+async function runMeasured(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdoutBytes: number; lastLine: string; peakKiB: number; stderr: string }> {
   const { child, done } = home.start(args, { env });
   let peakKiB = 0;
   const timer = setInterval(() => {
@@ -173,7 +173,7 @@ async function runMeasured(args: string[], env: NodeJS.ProcessEnv): Promise<{ co
   });
   const r = await done;
   clearInterval(timer);
-  return { code: r.code, stdoutBytes: bytes, lastLine: tail.trimEnd().split('\n').at(-1) ?? '', peakKiB };
+  return { code: r.code, stdoutBytes: bytes, lastLine: tail.trimEnd().split('\n').at(-1) ?? '', peakKiB, stderr: r.stderr };
 }
 
 describe('floods', () => {
@@ -195,7 +195,7 @@ describe('floods', () => {
     const add = await home.run(['route', 'add', `custom/${model}`, '--endpoint', openai.url, '--name', 'big', '--default']);
     expect(add.code, add.stderr).toBe(0);
     const r = await runMeasured(['run', '--json', 'long answer please'], {});
-    expect(r.code).toBe(0);
+    expect(r.code, `${r.stderr}\n${r.lastLine.slice(0, 500)}`).toBe(0);
     const result = JSON.parse(r.lastLine) as { type: string; status: string; final_response: string; final_response_truncated: boolean; final_response_bytes: number };
     expect(result).toMatchObject({ type: 'task_result', status: 'ok', final_response_truncated: true });
     expect(result.final_response_bytes).toBe(Buffer.byteLength(floodReply(1_000_000, 5)));
