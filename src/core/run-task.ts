@@ -162,19 +162,12 @@ export async function runTask(ctx: RunTaskContext, input: RunTaskInput): Promise
   checkTaskSize(system !== undefined ? [{ role: 'system', content: system }, user] : [user]);
 
   const existing = sessionName ? await openSession(ctx.sessions, sessionName, input.sandbox) : undefined;
-  let picked: { sandbox: SandboxRecord; route: RouteRecord };
-  try {
-    picked = await pickSandbox(ctx, { ...input, sandbox: input.sandbox ?? existing?.sandbox });
-  } catch (err) {
-    if (existing && !input.sandbox && err instanceof LogosError && err.code === 'NOT_FOUND') {
-      throw new LogosError('NOT_FOUND', `Session '${existing.name}' runs in sandbox '${existing.sandbox}', which no longer exists.`, {
-        hint: `Recreate it (\`logos sandbox create ${existing.sandbox} --route ${existing.route}\`) or start a new session.`,
-        cause: err,
-      });
-    }
-    throw err;
+  if (existing && !own((await ctx.sandboxes.read()).sandboxes, existing.sandbox)) {
+    throw new LogosError('NOT_FOUND', `Session '${existing.name}' runs in sandbox '${existing.sandbox}', which no longer exists.`, {
+      hint: `Recreate it (\`logos sandbox create ${existing.sandbox} --route ${existing.route}\`) or start a new session.`,
+    });
   }
-  const { sandbox, route } = picked;
+  const { sandbox, route } = await pickSandbox(ctx, { ...input, sandbox: input.sandbox ?? existing?.sandbox });
   const tools = input.tools ?? sandboxTools(sandbox.tools);
   if (system === undefined && tools.length > 0) system = await loadPersona(ctx.personas, DEFAULT_PERSONA);
 

@@ -70,11 +70,12 @@ function promptLine(io: Io, history: string[], prompt: string): Promise<PromptRe
   });
 }
 
-async function freshName(a: App): Promise<string> {
+/** A session name not in use (and not `current`, which may not have been saved yet). */
+async function freshName(a: App, current?: string): Promise<string> {
   const now = new Date();
   for (let i = 0; i < 100; i += 1) {
     const name = newSessionName(now, i);
-    if (!(await a.sessions.get(name))) return name;
+    if (name !== current && !(await a.sessions.get(name))) return name;
   }
   throw new LogosError('ALREADY_EXISTS', 'Could not find a free session name.', { hint: 'Name one: `logos chat --session NAME`.' });
 }
@@ -146,7 +147,7 @@ export async function chatCommand(env: CommandEnv, opts: TurnOpts & JsonOpt): Pr
         continue;
       }
       if (line === '/new') {
-        session = await freshName(a);
+        session = await freshName(a, session);
         info(`Session ${session} (new)`);
         continue;
       }
