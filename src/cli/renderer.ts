@@ -132,7 +132,6 @@ export class BatchedWriter {
   }
 }
 
-
 export interface Painter {
   dim(s: string): string;
   green(s: string): string;
