@@ -42,3 +42,8 @@ export function bundledWorkerFile(): string {
 export function policyFile(name: string): string {
   return join(packageRoot(), 'policies', name);
 }
+
+/** templates/personas/: one Markdown file per persona (`<name>.md`). */
+export function personasDir(): string {
+  return join(packageRoot(), 'templates', 'personas');
+}

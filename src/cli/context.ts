@@ -6,11 +6,12 @@ import { findExecutable } from '../adapters/exec/which.js';
 import { LocalDriver } from '../adapters/local/driver.js';
 import { OpenShellClient, type VersionCacheFile } from '../adapters/openshell/client.js';
 import { OpenShellDriver } from '../adapters/openshell/driver.js';
+import { FilePersonas } from '../adapters/personas.js';
 import { discoverEndpoint } from '../adapters/providers/discover.js';
 import { systemClock, type Logger } from '../core/context.js';
 import { syncRoute, type GatewayRouteContext } from '../core/gateway-routes.js';
 import { DEFAULT_GATEWAY, emptyGateways, type GatewayContext, type GatewaysFile } from '../core/gateways.js';
-import type { CredentialSource } from '../core/ports.js';
+import type { CredentialSource, PersonaSource } from '../core/ports.js';
 import { emptyRoutes, type RouteContext, type RouteRecord, type RoutesFile } from '../core/routes.js';
 import type { RunTaskContext } from '../core/run-task.js';
 import { emptySandboxes, type DriverKind, type SandboxContext, type SandboxDriver, type SandboxesFile } from '../core/sandboxes.js';
@@ -19,6 +20,7 @@ import { loadConfig, type LogosConfig } from '../store/config.js';
 import { JsonFile, pidAlive } from '../store/json-file.js';
 import { envValue, resolvePaths, type LogosPaths } from '../store/paths.js';
 import { FileRunStore } from '../store/runs-store.js';
+import { FileSessionStore } from '../store/sessions-store.js';
 import { Vault } from '../store/vault.js';
 import { prepareRoute } from './prepare-route.js';
 import { own, validEntriesFile, validGatewaysFile, validRoutesFile, validSandboxesFile } from '../core/records.js';
@@ -34,6 +36,8 @@ export interface App {
   sandboxes: JsonFile<SandboxesFile>;
   gateways: JsonFile<GatewaysFile>;
   runs: FileRunStore;
+  sessions: FileSessionStore;
+  personas: PersonaSource;
   driver(kind: DriverKind): SandboxDriver;
   /** The driver a new sandbox on this route gets: OpenShell for gateway routes, else local. */
   driverForRoute(route: RouteRecord): DriverKind;
@@ -69,6 +73,8 @@ export function createApp(env: NodeJS.ProcessEnv = process.env): App {
   const gateways = state<GatewaysFile>('gateways.json', emptyGateways, validGatewaysFile);
   const versionCache = state<VersionCacheFile>('openshell-version.json', () => ({ entries: {} }), validEntriesFile);
   const runs = new FileRunStore(join(paths.state, 'runs'));
+  const sessions = new FileSessionStore(join(paths.state, 'sessions'));
+  const personas = new FilePersonas();
   const workerFile = envValue('LOGOS_WORKER_FILE', env) ?? (config.workerFile || undefined);
   const pathEnv = env.PATH;
 
@@ -143,6 +149,8 @@ export function createApp(env: NodeJS.ProcessEnv = process.env): App {
     sandboxes,
     gateways,
     runs,
+    sessions,
+    personas,
     driver,
     driverForRoute,
     openshellByDefault,
@@ -154,6 +162,8 @@ export function createApp(env: NodeJS.ProcessEnv = process.env): App {
       routes,
       sandboxes,
       runs,
+      sessions,
+      personas,
       clock: systemClock,
       logger,
       driver,

@@ -13,6 +13,11 @@ export interface Io {
   isTTY: boolean;
   errTTY: boolean;
   stdinTTY: boolean;
+  /**
+   * stdout unfiltered, for code that drives the terminal itself (readline's line
+   * editing); never write untrusted text to it.
+   */
+  term?: NodeJS.WriteStream;
 }
 
 export function processIo(): Io {
@@ -51,6 +56,7 @@ function safeStream(stream: NodeJS.WriteStream): NodeJS.WriteStream {
 export function humanIo(io: Io, dataOnStdout: boolean): Io {
   return {
     ...io,
+    term: io.term ?? io.out,
     out: dataOnStdout ? io.out : safeStream(io.out),
     err: safeStream(io.err),
   };

@@ -1,9 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../adapters/assets.js';
 import { EXIT_CODES, LogosError, toLogosError } from '../core/errors.js';
-import { redactText } from '../core/redact.js';
-import { stripControls } from '../core/text.js';
-import { colors, humanIo, processIo, type Io } from './io.js';
+import { humanIo, processIo, type Io } from './io.js';
+import { renderError } from './render-error.js';
+
+export { renderError };
 
 /**
  * The CLI entry: the only place that prints errors and decides the exit code.
@@ -24,6 +25,11 @@ export interface CommandEnv {
   signal: AbortSignal;
   /** How many cancellable operations are running; with none, a signal ends the command at once. */
   cancellable: number;
+  /**
+   * A command that handles signals itself (e.g. `logos chat`: Ctrl-C cancels the
+   * current turn, not the chat) returns true for the signals it took care of.
+   */
+  interrupt?: (sig: NodeJS.Signals) => boolean;
   logFile?: string;
 }
 
@@ -42,6 +48,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   providers: async () => (await import('./commands/providers.js')).registerProviders,
   creds: async () => (await import('./commands/creds.js')).registerCreds,
   runs: async () => (await import('./commands/runs.js')).registerRuns,
+  chat: async () => (await import('./commands/chat.js')).registerChat,
+  sessions: async () => (await import('./commands/sessions.js')).registerSessions,
   debug: async () => (await import('./commands/debug.js')).registerDebug,
   config: async () => (await import('./commands/config.js')).registerConfig,
 };
@@ -76,6 +84,7 @@ Examples:
   $ logos demo                                  # see the whole path work, no model needed
   $ logos route add lmstudio/qwen/qwen3.5-9b --default
   $ logos run "Summarise the README in three lines"
+  $ logos chat                                  # a conversation with the agent, on a terminal
   $ printf %s "$OPENAI_API_KEY" | logos creds set openai --key-stdin
   $ logos runs list --json
 
@@ -87,18 +96,6 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 not found, 4 conflict, 5 environment,
   return program;
 }
 
-export function renderError(env: CommandEnv, err: LogosError): void {
-  if (env.json) {
-    env.io.out.write(`${redactText(JSON.stringify({ ok: false, error: err.toJSON() }))}\n`);
-    return;
-  }
-  const c = colors(env.io, 'err');
-  // Messages can carry text from a worker or an upstream server: no control sequences.
-  env.io.err.write(`${c.red('Error:')} ${stripControls(redactText(err.message))}\n`);
-  if (err.hint) env.io.err.write(`${c.dim('Hint:')} ${stripControls(redactText(err.hint))}\n`);
-  if (env.logFile && err.exitCode !== EXIT_CODES.USAGE) env.io.err.write(c.dim(`Log: ${env.logFile}\n`));
-}
-
 export async function main(argv: string[], rawIo: Io = processIo()): Promise<number> {
   const controller = new AbortController();
   const json = argv.includes('--json');
@@ -107,6 +104,7 @@ export async function main(argv: string[], rawIo: Io = processIo()): Promise<num
   const env: CommandEnv = { io, json, exitCode: 0, signal: controller.signal, cancellable: 0 };
   let firstSignalAt = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
+    if (env.interrupt?.(sig)) return;
     const now = Date.now();
     if (firstSignalAt === 0) {
       firstSignalAt = now;

@@ -1,7 +1,7 @@
 import type { Clock, Logger } from './context.js';
 import { LogosError } from './errors.js';
 import { decodeFrameLine, isTaskResult } from './frames.js';
-import { MAX_TASK_BYTES, type ChatMessage, type Frame, type TaskInput, type TaskResultFrame, type Usage } from './protocol.js';
+import { MAX_TASK_BYTES, type ChatMessage, type Frame, type TaskInput, type TaskResultFrame, type ToolName, type Usage } from './protocol.js';
 import type { RouteRecord } from './routes.js';
 import type { SandboxDriver, SandboxRecord } from './sandboxes.js';
 
@@ -18,6 +18,10 @@ export interface DispatchInput {
   messages: ChatMessage[];
   timeoutMs: number;
   params?: TaskInput['params'];
+  /** Built-in tools the worker may run (`[]`: none, a plain chat reply). */
+  tools?: ToolName[];
+  /** Model calls allowed in the worker's tool loop. */
+  maxSteps?: number;
   signal?: AbortSignal;
   /**
    * Every decoded frame as it arrives, with the line it came from (unchanged).
@@ -92,11 +96,13 @@ export function buildTask(input: Omit<DispatchInput, 'timeoutMs' | 'signal' | 'o
   };
   if (input.sandbox.gateway) task.gateway = input.sandbox.gateway;
   if (input.params) task.params = input.params;
+  if (input.tools) task.tools = input.tools;
+  if (input.maxSteps !== undefined) task.max_steps = input.maxSteps;
   return task;
 }
 
 /** Room left in a task for everything but the messages (ids, names, route, params), with a margin. */
-const TASK_ENVELOPE_BYTES = 4096;
+export const TASK_ENVELOPE_BYTES = 4096;
 
 /** Refuse messages that cannot fit in a task, before anything is spawned or recorded. */
 export function checkTaskSize(messages: ChatMessage[]): void {

@@ -50,6 +50,8 @@ export type ReasonCode =
   | 'TIMEOUT'
   | 'INVALID_RESPONSE'
   | 'NO_MODEL'
+  // the agent's tool loop used up its model calls (`--max-steps`)
+  | 'MAX_STEPS'
   | 'INTERNAL';
 
 /** Stable exit codes. Documented in README.md ("Exit codes"); changing one is a breaking change. */

@@ -108,7 +108,10 @@ export interface OpenShell {
   /** Sandboxes on the gateway across all workspaces. */
   sandboxCount(gateway: string): Promise<number>;
   sandboxDelete(t: OsTarget, name: string): Promise<'deleted' | 'missing'>;
-  sandboxUpload(t: OsTarget, name: string, localPath: string, dest: string): Promise<void>;
+  /** `sandbox upload NAME LOCAL DEST`; noGitIgnore: a single file to an exact path (see openshell-cli.md). */
+  sandboxUpload(t: OsTarget, name: string, localPath: string, dest: string, opts?: { noGitIgnore?: boolean }): Promise<void>;
+  /** `sandbox download NAME SANDBOX_PATH DEST` (DEST an existing directory: the file lands in it). */
+  sandboxDownload(t: OsTarget, name: string, sandboxPath: string, dest: string): Promise<void>;
   sandboxExec(t: OsTarget, name: string, spec: OsExecSpec): OsExecHandle;
 }
 

@@ -66,7 +66,9 @@ export function validSandboxesFile(v: unknown): boolean {
       optStr(s.dir) &&
       optStr(s.gateway) &&
       optStr(s.workspace) &&
-      optStr(s.worker_sha),
+      optStr(s.worker_sha) &&
+      // Names are not checked against this version's tools: a newer Logos may know more.
+      (s.tools === undefined || (Array.isArray(s.tools) && s.tools.every(isStr))),
   );
 }
 

@@ -21,6 +21,16 @@ export interface RunRecord {
   prompt_preview: string;
   /** The host process that ran it, to tell a crashed run from a running one. */
   host_pid: number;
+  /** The session the run belongs to (`run --session`, `chat`). */
+  session?: string;
+  /** The built-in tools the task allowed (`[]`: a plain chat reply). */
+  tools?: string[];
+  max_steps?: number;
+  /** Model calls the worker made, and how often each tool ran (from its result). */
+  steps?: number;
+  tools_used?: Record<string, number>;
+  /** Files put into /sandbox/attachments/ for the task. */
+  attachments?: string[];
 }
 
 export interface RunStore {

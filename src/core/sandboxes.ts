@@ -2,6 +2,7 @@ import type { Clock, Logger } from './context.js';
 import { LogosError } from './errors.js';
 import { validateSandboxName } from './names.js';
 import type { Records } from './ports.js';
+import type { ToolName } from './protocol.js';
 import type { RouteRecord } from './routes.js';
 import { own } from './records.js';
 
@@ -19,6 +20,11 @@ export interface SandboxRecord {
   workspace?: string;
   /** OpenShell: sha256 of the worker bundle uploaded into the sandbox. */
   worker_sha?: string;
+  /**
+   * The built-in tools tasks here get unless `run --tools/--no-tools` says otherwise
+   * (`[]`: none). Absent (records made before tools existed): all of them.
+   */
+  tools?: string[];
 }
 
 export interface SandboxesFile {
@@ -101,6 +107,17 @@ export interface SandboxDriver {
   exec(rec: SandboxRecord, route: RouteRecord, req: ExecRequest): Promise<RunningExec>;
   /** The last lines of the worker log kept inside the sandbox. */
   logs(rec: SandboxRecord, lines: number): Promise<string[]>;
+  /**
+   * Copy the host file `localFile` (a regular file) to /sandbox/<rel>, creating the
+   * directories on the way and replacing a regular file there. Never follows a link
+   * the sandbox planted.
+   */
+  putFile(rec: SandboxRecord, localFile: string, rel: string): Promise<{ bytes: number }>;
+  /**
+   * Copy /sandbox/<rel> (a regular file, at most maxBytes) to the host file
+   * `localFile`, which is replaced only once the whole file arrived.
+   */
+  getFile(rec: SandboxRecord, rel: string, localFile: string, maxBytes: number): Promise<{ bytes: number }>;
 }
 
 export interface SandboxContext {
@@ -118,7 +135,7 @@ function notFound(name: string, known: string[]): LogosError {
 
 export async function createSandbox(
   ctx: SandboxContext,
-  input: { name: string; driver: DriverKind; route: RouteRecord },
+  input: { name: string; driver: DriverKind; route: RouteRecord; tools?: ToolName[] },
 ): Promise<SandboxRecord> {
   const name = validateSandboxName(input.name);
   const driver = ctx.driver(input.driver);
@@ -130,6 +147,7 @@ export async function createSandbox(
     });
   }
   const draft: SandboxRecord = { name, driver: input.driver, route: input.route.name, created_at: ctx.clock.now().toISOString() };
+  if (input.tools) draft.tools = [...input.tools];
   const rec = await driver.create(draft, input.route);
   // Register locally only once the driver says it exists.
   try {

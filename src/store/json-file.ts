@@ -127,6 +127,19 @@ export class JsonFile<T> {
     );
   }
 
+  /** Delete the file under the lock; false when there was none. */
+  async remove(): Promise<boolean> {
+    return withLock(this.path, async () => {
+      try {
+        await unlink(this.path);
+        return true;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        throw err;
+      }
+    });
+  }
+
   async write(value: T): Promise<void> {
     await withLock(this.path, async () => {
       await sweepTemps(this.path);

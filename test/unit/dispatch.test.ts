@@ -34,6 +34,8 @@ function scripted(lines: string[], end: Partial<ExecOutcome>, seen: { task?: str
     status: async () => ({ phase: 'Ready' }),
     exec,
     logs: async () => [],
+    putFile: async () => ({ bytes: 0 }),
+    getFile: async () => ({ bytes: 0 }),
   };
 }
 

@@ -1,5 +1,5 @@
-import { existsSync, realpathSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { closeSync, existsSync, realpathSync } from 'node:fs';
+import { mkdir, mkdtemp, open, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { bundledWorkerFile } from '../assets.js';
@@ -13,7 +13,8 @@ import { spawnProcess } from '../exec/runner.js';
 import { findExecutable } from '../exec/which.js';
 import { bwrapInvocation } from './bwrap-args.js';
 import { startInferenceProxy } from './inference-proxy.js';
-import { readTailInside } from './safe-fs.js';
+import { copyHandle, openHostFile, writeHostFile } from '../host-files.js';
+import { openFileInside, readTailInside, writeInside } from './safe-fs.js';
 
 /** The worker log, relative to the sandbox directory (see IN_SANDBOX.workerLog). */
 const WORKER_LOG_RELATIVE = '.logos/worker.jsonl';
@@ -115,6 +116,57 @@ export class LocalDriver implements SandboxDriver {
     const all = tail.text.split('\n');
     if (tail.cut) all.shift(); // the first line was cut by the byte limit
     return all.filter((l) => l.trim() !== '').slice(-lines);
+  }
+
+  /** The sandbox directory, for copying files (bubblewrap is not needed for that). */
+  private async readyDir(rec: SandboxRecord): Promise<string> {
+    const isDir = rec.dir ? await stat(rec.dir).then((s) => s.isDirectory(), () => false) : false;
+    if (!rec.dir || !isDir) {
+      throw new LogosError('SANDBOX_UNAVAILABLE', `Sandbox '${rec.name}' has no directory${rec.dir ? ` at ${rec.dir}` : ''}.`, {
+        hint: `Recreate it: \`logos sandbox delete ${rec.name} && logos sandbox create ${rec.name} --route ${rec.route}\`.`,
+      });
+    }
+    return rec.dir;
+  }
+
+  /** Into the sandbox directory, never through a link the sandbox planted (see safe-fs.ts). */
+  async putFile(rec: SandboxRecord, localFile: string, rel: string): Promise<{ bytes: number }> {
+    const dir = await this.readyDir(rec);
+    const src = await openHostFile(localFile);
+    try {
+      return { bytes: await writeInside(dir, rel, (fh) => copyHandle(src.fh, fh)) };
+    } finally {
+      await src.fh.close();
+    }
+  }
+
+  /** Out of the sandbox directory: a regular file reached without following links, at most maxBytes. */
+  async getFile(rec: SandboxRecord, rel: string, localFile: string, maxBytes: number): Promise<{ bytes: number }> {
+    const dir = await this.readyDir(rec);
+    const tooLarge = (): LogosError =>
+      new LogosError('INVALID_ARGUMENT', `'/sandbox/${rel}' is larger than ${Math.round(maxBytes / 1048576)} MiB, the most \`sandbox get\` copies; nothing was written.`, {
+        hint: `Compress or split it in the sandbox first (e.g. \`logos run --sandbox ${rec.name} "gzip ${rel}"\`).`,
+        details: { limit: maxBytes },
+      });
+    const { fd, size } = openFileInside(dir, rel, rec.name);
+    if (size > maxBytes) {
+      closeSync(fd);
+      throw tooLarge();
+    }
+    // The descriptor was opened without following links; read it through its /proc entry as a handle.
+    let fh;
+    try {
+      fh = await open(`/proc/self/fd/${fd}`, 'r');
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      const src = fh;
+      // The file may grow after the size check: the copy stops past maxBytes all the same.
+      return { bytes: await writeHostFile(localFile, (out) => copyHandle(src, out, maxBytes, tooLarge)) };
+    } finally {
+      await fh.close();
+    }
   }
 
   /**

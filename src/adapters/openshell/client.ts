@@ -339,9 +339,26 @@ export class OpenShellClient implements OpenShell {
     throw this.failure(res, `delete sandbox '${name}'`, t);
   }
 
-  async sandboxUpload(t: OsTarget, name: string, localPath: string, dest: string): Promise<void> {
+  async sandboxUpload(t: OsTarget, name: string, localPath: string, dest: string, opts: { noGitIgnore?: boolean } = {}): Promise<void> {
     // Positional: NAME LOCAL [DEST] (there is no --name).
-    await this.ok(t, ['sandbox', 'upload', name, localPath, dest], `upload to sandbox '${name}'`, { timeoutMs: 5 * 60_000 });
+    const args = ['sandbox', 'upload', name, localPath, dest];
+    // Inside a git work tree the git-aware upload treats DEST as a directory; this keeps it an exact path.
+    if (opts.noGitIgnore) args.push('--no-git-ignore');
+    await this.ok(t, args, `upload to sandbox '${name}'`, { timeoutMs: 5 * 60_000 });
+  }
+
+  async sandboxDownload(t: OsTarget, name: string, sandboxPath: string, dest: string): Promise<void> {
+    // Positional: NAME SANDBOX_PATH [DEST]; the source must lie inside the sandbox workdir.
+    const res = await this.call(t, ['sandbox', 'download', name, sandboxPath, dest], { timeoutMs: 5 * 60_000 });
+    if (res.exitCode === 0) return;
+    const msg = parseErrorText(res.stderr);
+    if (/sandbox not found|is not ready/i.test(msg)) {
+      throw new LogosError('SANDBOX_UNAVAILABLE', `Sandbox '${name}' could not be read: ${msg}`, { hint: `Check it with \`logos sandbox show ${name}\`.` });
+    }
+    if (/does not exist|no such file|not found/i.test(msg)) {
+      throw new LogosError('NOT_FOUND', `No file '${sandboxPath}' in sandbox '${name}'.`, { hint: 'Check the path; files a task wrote are below /sandbox.', details: { message: msg } });
+    }
+    throw this.failure(res, `download from sandbox '${name}'`, t);
   }
 
   sandboxExec(t: OsTarget, name: string, spec: OsExecSpec): OsExecHandle {

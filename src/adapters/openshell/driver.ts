@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { lstat, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { openHostFile } from '../host-files.js';
 import { policyFile } from '../assets.js';
 import type { Logger } from '../../core/context.js';
 import { LogosError } from '../../core/errors.js';
@@ -130,9 +133,13 @@ export class OpenShellDriver implements SandboxDriver {
 
   /** The upload writes a file to an exact path: make sure its directory exists first. */
   private async ensureWorkerDir(t: OsTarget, name: string): Promise<void> {
+    await this.ensureDir(t, name, WORKER_DIR_IN_SANDBOX);
+  }
+
+  private async ensureDir(t: OsTarget, name: string, dir: string): Promise<void> {
     let stderr = '';
     const h = this.opts.openshell.sandboxExec(t, name, {
-      command: ['mkdir', '-p', WORKER_DIR_IN_SANDBOX],
+      command: ['mkdir', '-p', dir],
       input: '',
       timeoutSec: 60,
       onStdoutLine: () => {},
@@ -141,7 +148,7 @@ export class OpenShellDriver implements SandboxDriver {
     });
     const r = await h.result;
     if (r.exitCode !== 0) {
-      throw new LogosError('SANDBOX_UNAVAILABLE', `Could not prepare ${WORKER_DIR_IN_SANDBOX} in sandbox '${name}' (exit ${r.exitCode}): ${stderr.trim().split('\n').pop() ?? ''}`, {
+      throw new LogosError('SANDBOX_UNAVAILABLE', `Could not prepare ${dir} in sandbox '${name}' (exit ${r.exitCode}): ${stderr.trim().split('\n').pop() ?? ''}`, {
         hint: `Look at the sandbox with \`openshell -g ${t.gateway} --workspace ${t.workspace} sandbox get ${name}\`.`,
       });
     }
@@ -161,6 +168,66 @@ export class OpenShellDriver implements SandboxDriver {
       return { phase: 'Unknown', detail: s.phase };
     } catch (err) {
       return { phase: 'Unknown', detail: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  /**
+   * `sandbox upload` of one file to an exact path (its directory made first). The
+   * sandbox is a container on the gateway: links in it cannot reach this host.
+   */
+  async putFile(rec: SandboxRecord, localFile: string, rel: string): Promise<{ bytes: number }> {
+    const t = targetOf(rec);
+    const { fh, size } = await openHostFile(localFile);
+    await fh.close();
+    const slash = rel.lastIndexOf('/');
+    if (slash > 0) await this.ensureDir(t, rec.name, `/sandbox/${rel.slice(0, slash)}`);
+    await this.opts.openshell.sandboxUpload(t, rec.name, localFile, `/sandbox/${rel}`, { noGitIgnore: true });
+    return { bytes: size };
+  }
+
+  /**
+   * `sandbox download` into a private directory beside the destination, then checked
+   * (a regular file, not a link the sandbox made; at most maxBytes) and renamed into
+   * place. The size is known only once the file is here: a larger one is deleted.
+   */
+  async getFile(rec: SandboxRecord, rel: string, localFile: string, maxBytes: number): Promise<{ bytes: number }> {
+    const t = targetOf(rec);
+    const dir = dirname(localFile);
+    const tmp = await mkdtemp(join(dir, '.logos-get-')).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ENOTDIR') {
+        throw new LogosError('INVALID_ARGUMENT', `The directory ${dir} does not exist.`, { hint: 'Create it first, or give another local path.' });
+      }
+      throw err;
+    });
+    try {
+      await this.opts.openshell.sandboxDownload(t, rec.name, `/sandbox/${rel}`, tmp);
+      const got = await readdir(tmp);
+      const file = join(tmp, got[0] ?? basename(rel));
+      const st = await lstat(file).catch(() => undefined);
+      if (!st || got.length !== 1) throw new LogosError('OPENSHELL_FAILED', `openshell reported a download of '/sandbox/${rel}' but delivered ${got.length} entries.`);
+      if (st.isDirectory()) {
+        throw new LogosError('INVALID_ARGUMENT', `'/sandbox/${rel}' is a directory; \`sandbox get\` copies one file.`, {
+          hint: `Pack it in the sandbox first, e.g. \`logos run --sandbox ${rec.name} "tar czf out.tgz ${rel}"\`, then get out.tgz.`,
+        });
+      }
+      if (!st.isFile()) {
+        throw new LogosError('SANDBOX_UNAVAILABLE', `Refusing to read '${rel}' from the sandbox: it is a symbolic link or other non-regular file.`, {
+          hint: 'Logos copies only regular files out of a sandbox, never a link.',
+        });
+      }
+      if (st.size > maxBytes) {
+        throw new LogosError('INVALID_ARGUMENT', `'/sandbox/${rel}' is larger than ${Math.round(maxBytes / 1048576)} MiB, the most \`sandbox get\` copies; nothing was kept.`, {
+          hint: `Compress or split it in the sandbox first (e.g. \`logos run --sandbox ${rec.name} "gzip ${rel}"\`).`,
+          details: { limit: maxBytes },
+        });
+      }
+      if ((await stat(localFile).catch(() => undefined))?.isDirectory()) {
+        throw new LogosError('INVALID_ARGUMENT', `${localFile} is a directory.`, { hint: 'Name a file, or end the path with "/" to copy into the directory.' });
+      }
+      await rename(file, localFile);
+      return { bytes: st.size };
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
     }
   }
 

@@ -1,50 +1,101 @@
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { EXIT_CODES, LogosError, exitCodeFor } from '../../core/errors.js';
 import { parseDecimal, parseDuration, parseWholeNumber } from '../../core/names.js';
-import { MAX_TASK_BYTES, type Frame } from '../../core/protocol.js';
-import { runTask } from '../../core/run-task.js';
+import { MAX_TASK_BYTES, type Frame, type TaskInput, type ToolName } from '../../core/protocol.js';
+import { runTask, type RunTaskResult } from '../../core/run-task.js';
 import { stripControls } from '../../core/text.js';
+import { DEFAULT_MAX_STEPS, MAX_STEPS_LIMIT, parseToolList } from '../../core/tools.js';
+import type { App } from '../context.js';
 import { colors, decodeUtf8, formatBytes, readBounded, type Io } from '../io.js';
 import type { CommandEnv } from '../main.js';
+import { BatchedWriter, RunRenderer } from '../renderer.js';
 import { app, cancellable, setJson } from '../shared.js';
 
-export interface RunOpts {
+/** Options shared by `logos run` and `logos chat` (one turn of a chat is one run). */
+export interface TurnOpts {
   sandbox?: string;
   route?: string;
   system?: string;
-  file?: string;
+  persona?: string;
+  session?: string;
   timeout?: string;
-  json?: boolean;
   thinking: boolean;
   maxTokens?: string;
   temperature?: string;
+  /** `--tools a,b` (a string) or `--no-tools` (false); undefined: the sandbox's default. */
+  tools?: string | boolean;
+  maxSteps?: string;
+  verbose?: boolean;
 }
 
-export function registerRun(program: Command, env: CommandEnv): void {
-  program
-    .command('run')
-    .description('Send one task to a fresh worker in a sandbox and stream the reply')
-    .argument('[message...]', 'the message (or use --file, or pipe it on stdin)')
+export interface RunOpts extends TurnOpts {
+  file?: string;
+  json?: boolean;
+  attach?: string[];
+}
+
+/** A turn's options, checked. */
+export interface TurnSettings {
+  sandbox?: string;
+  route?: string;
+  system?: string;
+  persona?: string;
+  session?: string;
+  tools?: ToolName[];
+  maxSteps?: number;
+  attachments: string[];
+  timeoutMs?: number;
+  params?: TaskInput['params'];
+  thinking: boolean;
+  verbose: boolean;
+}
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+/** The options of one turn, on `run` and on `chat`. */
+export function addTurnOptions(cmd: Command): Command {
+  return cmd
     .option('-s, --sandbox <name>', 'sandbox to run in (default: the sandbox of the route, created on first use)')
     .option('-r, --route <name>', 'model route (default: the default route)')
-    .option('--system <text>', 'system prompt')
-    .option('-f, --file <path>', 'read the message from a file')
+    .option('--session <name>', 'continue (or start) a conversation: its history goes with the task')
+    .option('--persona <name>', 'a system prompt shipped with Logos: default, coder, … (default: `default` when tools are on)')
+    .option('--system <text>', 'your own system prompt (wins over --persona)')
+    .option('--tools <list>', `tools the agent may use, comma-separated: shell, read_file, write_file, edit_file, list_files, search, or all (default: the sandbox's, set at \`sandbox create\`)`)
+    .option('--no-tools', 'no tools: a plain chat reply')
+    .option('--max-steps <n>', `model calls the agent may make in one task, 1-${MAX_STEPS_LIMIT} (default ${DEFAULT_MAX_STEPS})`)
+    .option('-v, --verbose', "on a terminal, also show the tools' output and what the model got back")
     .option('-t, --timeout <duration>', 'deadline for the whole task, e.g. 90s, 10m (default: 600s)')
     .option('--max-tokens <n>', 'limit the reply length')
     .option('--temperature <t>', 'sampling temperature')
-    .option('--no-thinking', 'hide the model\'s reasoning')
-    .option('--json', 'print the worker\'s frames as JSON lines, unchanged')
+    .option('--no-thinking', "hide the model's reasoning");
+}
+
+export function registerRun(program: Command, env: CommandEnv): void {
+  const cmd = program
+    .command('run')
+    .description('Send one task to a fresh worker in a sandbox and stream the reply')
+    .argument('[message...]', 'the message (or use --file, or pipe it on stdin)');
+  addTurnOptions(cmd)
+    .option('-f, --file <path>', 'read the message from a file')
+    .option('-a, --attach <file>', 'put a file into /sandbox/attachments/ first and tell the model (repeatable)', collect)
+    .option('--json', "print the worker's frames as JSON lines, unchanged")
     .addHelpText(
       'after',
       `
 Examples:
   $ logos run "What is in this directory?"
+  $ logos run --tools read_file,list_files --max-steps 10 "Summarise the notes in /sandbox"
+  $ logos run --no-tools "Explain process groups in two lines"
+  $ logos run --session review "Read attachments/diff.patch and review it" --attach diff.patch
+  $ logos run --session review "Now suggest a commit message"
   $ logos run --sandbox work --timeout 20m --file task.md
   $ git diff | logos run --system "Review this diff" --json > frames.jsonl
 
-With --json each frame is one JSON line (ready, token, thinking, …, task_result).
-The exit code follows the result: 0 ok, 1 model error, 124 deadline, 7 worker lost.`,
+On a terminal each tool call is one line between the reply text (--verbose adds its
+output); piped, only the reply is printed. With --json each frame is one JSON line
+(ready, token, thinking, tool_start, tool_output, tool_end, message, task_result).
+The exit code follows the result: 0 ok, 1 model error or MAX_STEPS, 124 deadline, 7 worker lost.`,
     )
     .action(async (words: string[], opts: RunOpts) => {
       setJson(env, opts);
@@ -52,9 +103,32 @@ The exit code follows the result: 0 ok, 1 model error, 124 deadline, 7 worker lo
     });
 }
 
+/** Check a turn's options (no IO): every flag is refused before anything is read, created or recorded. */
+export function parseTurnOptions(opts: TurnOpts & { attach?: string[] }): TurnSettings {
+  const s: TurnSettings = { attachments: opts.attach ?? [], thinking: opts.thinking, verbose: opts.verbose === true };
+  if (opts.timeout) s.timeoutMs = parseDuration(opts.timeout, { flag: '--timeout', min: 1000 });
+  const params: NonNullable<TaskInput['params']> = {};
+  if (opts.maxTokens !== undefined) params.max_tokens = parseWholeNumber(opts.maxTokens, { flag: '--max-tokens', min: 1, max: 2 ** 31 - 1 });
+  if (opts.temperature !== undefined) params.temperature = parseDecimal(opts.temperature, { flag: '--temperature', min: 0, max: 2 });
+  if (Object.keys(params).length > 0) s.params = params;
+  if (opts.tools === false) s.tools = [];
+  else if (typeof opts.tools === 'string') s.tools = parseToolList(opts.tools);
+  if (opts.maxSteps !== undefined) s.maxSteps = parseWholeNumber(opts.maxSteps, { flag: '--max-steps', min: 1, max: MAX_STEPS_LIMIT });
+  for (const [k, v] of [
+    ['sandbox', opts.sandbox],
+    ['route', opts.route],
+    ['system', opts.system],
+    ['persona', opts.persona],
+    ['session', opts.session],
+  ] as const) {
+    if (v !== undefined) s[k] = v;
+  }
+  return s;
+}
+
 const tooLarge = (what: string): LogosError =>
   new LogosError('TASK_TOO_LARGE', `${what} is larger than ${formatBytes(MAX_TASK_BYTES)}, the most a task can carry; nothing was sent.`, {
-    hint: 'Shorten it; sandboxes accept at most 4 MiB on stdin (OpenShell `sandbox exec`).',
+    hint: 'Shorten it; sandboxes accept at most 4 MiB on stdin (OpenShell `sandbox exec`). Larger files go in with --attach.',
     details: { limit: MAX_TASK_BYTES },
   });
 
@@ -82,92 +156,89 @@ async function readMessage(env: CommandEnv, words: string[], opts: RunOpts): Pro
   throw new LogosError('USAGE', 'No message given.', { hint: 'Try `logos run "Say hello"`, or pipe the message on stdin.' });
 }
 
+/** Attachments are the user's files: each must be a regular file, checked before anything is sent. */
+async function checkAttachments(paths: string[]): Promise<void> {
+  for (const p of paths) {
+    const st = await stat(p).catch((err: NodeJS.ErrnoException) => {
+      throw new LogosError('INVALID_ARGUMENT', `Cannot attach ${p}: ${err.code ?? err.message}.`, { hint: 'Check the path given to --attach.' });
+    });
+    if (!st.isFile()) throw new LogosError('INVALID_ARGUMENT', `Cannot attach ${p}: it is not a regular file.`, { hint: 'Attach files one by one (pack a directory with tar first).' });
+  }
+}
+
+function summary(io: Io, r: RunTaskResult): string {
+  const ce = colors(io, 'err');
+  const { outcome, run } = r;
+  const parts = [`${outcome.status === 'ok' ? ce.green('✓ done') : ce.red(`✗ ${stripControls(outcome.error?.code ?? 'error')}`)} in ${(outcome.durationMs / 1000).toFixed(1)}s`];
+  if (typeof run.steps === 'number' && run.steps > 1) parts.push(`${run.steps} steps`);
+  const calls = Object.values(run.tools_used ?? {}).reduce((a, b) => a + b, 0);
+  if (calls > 0) parts.push(`${calls} tool call${calls > 1 ? 's' : ''}`);
+  const u = outcome.usage;
+  if (u) parts.push(`${u.input_tokens ?? '?'} in / ${u.output_tokens ?? '?'} out tokens`);
+  parts.push(`run ${run.id}`);
+  if (run.session) parts.push(`session ${run.session}`);
+  return ce.dim(`${parts.join(' · ')}\n`);
+}
+
 /**
- * Human output of a run, written in batches: frames that arrive together go out
- * in one write, and when the reader is slower than the model the returned promise
- * holds the worker back instead of piling the reply up in memory.
+ * One run, shown as it streams: frames unchanged with --json, otherwise through the
+ * renderer; progress, warnings and the summary on stderr when it is a terminal.
+ * Returns the outcome (an error outcome included); throws only when the run could
+ * not be made (bad input, no sandbox, …). `logos chat` calls this for every turn.
  */
-class BatchedWriter {
-  private pending = '';
-  private scheduled = false;
-  private blocked: Promise<void> | undefined;
-
-  constructor(private readonly stream: NodeJS.WritableStream) {}
-
-  write(text: string): Promise<void> | undefined {
-    if (!text) return this.blocked;
-    this.pending += text;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
-    }
-    return this.blocked;
+export async function executeRun(env: CommandEnv, a: App, message: string, s: TurnSettings, signal: AbortSignal): Promise<RunTaskResult> {
+  const io = env.io;
+  const ce = colors(io, 'err');
+  const live = !env.json;
+  const out = new BatchedWriter(io.out);
+  const renderer = new RunRenderer((t) => out.write(t), {
+    tty: io.isTTY,
+    thinking: s.thinking,
+    verbose: s.verbose,
+    columns: io.out.columns || 100,
+    paint: colors(io, 'out'),
+  });
+  // --json: the worker's own line, unchanged (it was checked to be a JSON object).
+  const onFrame = env.json ? (_frame: Frame, line: string) => out.write(`${line}\n`) : (frame: Frame) => renderer.frame(frame);
+  let result: RunTaskResult;
+  try {
+    result = await runTask(a.runCtx(), {
+      message,
+      ...(s.system !== undefined ? { system: s.system } : {}),
+      ...(s.persona !== undefined ? { persona: s.persona } : {}),
+      ...(s.sandbox ? { sandbox: s.sandbox } : {}),
+      ...(s.route ? { route: s.route } : {}),
+      ...(s.session !== undefined ? { session: s.session } : {}),
+      ...(s.tools ? { tools: s.tools } : {}),
+      ...(s.maxSteps !== undefined ? { maxSteps: s.maxSteps } : {}),
+      ...(s.attachments.length > 0 ? { attachments: s.attachments } : {}),
+      timeoutMs: s.timeoutMs ?? a.config.runTimeoutSec * 1000,
+      ...(s.params ? { params: s.params } : {}),
+      signal,
+      onFrame,
+      onProgress: (m) => {
+        if (live && io.errTTY) io.err.write(ce.dim(`• ${stripControls(m)}\n`));
+      },
+      onWarning: (m) => {
+        if (io.errTTY) io.err.write(ce.yellow(`! ${stripControls(m)}\n`));
+      },
+      onStart: (r) => {
+        if (live && io.errTTY) io.err.write(ce.dim(`▸ ${r.id} · sandbox ${r.sandbox} · ${stripControls(`${r.provider}/${r.model}`)}\n`));
+      },
+    });
+  } finally {
+    out.flush();
   }
-
-  flush(): void {
-    this.scheduled = false;
-    if (!this.pending) return;
-    const text = this.pending;
-    this.pending = '';
-    if (!this.stream.write(text) && !this.blocked) {
-      this.blocked = new Promise<void>((resolve) => {
-        const done = (): void => {
-          this.stream.off('drain', done);
-          this.stream.off('error', done);
-          this.stream.off('close', done);
-          this.blocked = undefined;
-          resolve();
-        };
-        this.stream.once('drain', done);
-        this.stream.once('error', done);
-        this.stream.once('close', done);
-      });
-    }
-  }
-}
-
-interface RenderState {
-  lastKind?: 'token' | 'thinking';
-  printedAnything: boolean;
-  tokenChars: number;
-  endsWithNewline: boolean;
-}
-
-function frameRenderer(io: Io, out: BatchedWriter, showThinking: boolean, st: RenderState) {
-  const c = colors(io, 'out');
-  const write = (s: string): Promise<void> | undefined => {
-    if (!s) return undefined;
-    st.printedAnything = true;
-    st.endsWithNewline = s.endsWith('\n');
-    return out.write(s);
-  };
-  return {
-    write,
-    frame(frame: Frame): Promise<void> | undefined {
-      if (frame.type === 'token') {
-        // Model text is data: no control sequence of its own reaches the terminal.
-        const content = stripControls(String((frame as { content?: unknown }).content ?? ''));
-        if (st.lastKind === 'thinking' && io.isTTY && !st.endsWithNewline) write('\n');
-        st.tokenChars += content.length;
-        st.lastKind = 'token';
-        return write(content);
-      }
-      if (frame.type === 'thinking' && showThinking && io.isTTY) {
-        // Reasoning is for a person watching; scripts reading stdout get only the reply.
-        st.lastKind = 'thinking';
-        return write(c.dim(stripControls(String((frame as { content?: unknown }).content ?? ''))));
-      }
-      return undefined;
-    },
-  };
+  if (live) renderer.finish(result.outcome);
+  out.flush();
+  if (live && io.errTTY) io.err.write(summary(io, result));
+  return result;
 }
 
 export async function runCommand(env: CommandEnv, words: string[], opts: RunOpts): Promise<void> {
   // Every option is checked before anything is read, created or recorded.
-  const timeoutOpt = opts.timeout ? parseDuration(opts.timeout, { flag: '--timeout', min: 1000 }) : undefined;
-  const params: { max_tokens?: number; temperature?: number } = {};
-  if (opts.maxTokens !== undefined) params.max_tokens = parseWholeNumber(opts.maxTokens, { flag: '--max-tokens', min: 1, max: 2 ** 31 - 1 });
-  if (opts.temperature !== undefined) params.temperature = parseDecimal(opts.temperature, { flag: '--temperature', min: 0, max: 2 });
+  const settings = parseTurnOptions(opts);
+  await checkAttachments(settings.attachments);
   const message = await readMessage(env, words, opts);
   if (!message.trim()) {
     throw new LogosError('USAGE', 'The message is empty.', {
@@ -175,55 +246,12 @@ export async function runCommand(env: CommandEnv, words: string[], opts: RunOpts
     });
   }
   const a = await app(env);
-  const timeoutMs = timeoutOpt ?? a.config.runTimeoutSec * 1000;
+  const { run, outcome } = await cancellable(env, () => executeRun(env, a, message, settings, env.signal));
 
-  const io = env.io;
-  const ce = colors(io, 'err');
-  const live = !env.json;
-  const out = new BatchedWriter(io.out);
-  const st: RenderState = { printedAnything: false, tokenChars: 0, endsWithNewline: true };
-  const render = frameRenderer(io, out, opts.thinking, st);
-  // --json: the worker's own line, unchanged (it was checked to be a JSON object).
-  const onFrame = env.json ? (_frame: Frame, line: string) => out.write(`${line}\n`) : (frame: Frame) => render.frame(frame);
-
-  const { run, outcome } = await cancellable(env, () =>
-    runTask(a.runCtx(), {
-      message,
-      ...(opts.system ? { system: opts.system } : {}),
-      ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
-      ...(opts.route ? { route: opts.route } : {}),
-      timeoutMs,
-      ...(Object.keys(params).length ? { params } : {}),
-      signal: env.signal,
-      onFrame,
-      onProgress: (m) => {
-        if (live && io.errTTY) io.err.write(ce.dim(`• ${stripControls(m)}\n`));
-      },
-      onStart: (r) => {
-        if (live && io.errTTY) io.err.write(ce.dim(`▸ ${r.id} · sandbox ${r.sandbox} · ${stripControls(`${r.provider}/${r.model}`)}\n`));
-      },
-    }),
-  );
-
-  if (live) {
-    // No tokens came (e.g. the reasoning-only fallback): print the final response itself.
-    if (outcome.status === 'ok' && st.tokenChars === 0 && outcome.finalResponse) {
-      if (!st.endsWithNewline) render.write('\n');
-      render.write(stripControls(outcome.finalResponse));
-    }
-    if (st.printedAnything && !st.endsWithNewline) render.write('\n');
-  }
-  out.flush();
-  if (live && io.errTTY) {
-    const u = outcome.usage;
-    const tokens = u ? ` · ${u.input_tokens ?? '?'} in / ${u.output_tokens ?? '?'} out tokens` : '';
-    const status = outcome.status === 'ok' ? ce.green('✓ done') : ce.red(`✗ ${stripControls(outcome.error?.code ?? 'error')}`);
-    io.err.write(ce.dim(`${status} in ${(outcome.durationMs / 1000).toFixed(1)}s${tokens} · run ${run.id}\n`));
-  }
   if (outcome.status === 'error' && outcome.error) {
     if (env.json && !outcome.result) {
       // The worker never produced a result: the host's error closes the JSON stream.
-      io.out.write(`${JSON.stringify({ ok: false, run_id: run.id, error: outcome.error.toJSON() })}\n`);
+      env.io.out.write(`${JSON.stringify({ ok: false, run_id: run.id, error: outcome.error.toJSON() })}\n`);
       env.exitCode = outcome.error.exitCode;
       return;
     }

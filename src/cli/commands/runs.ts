@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { LogosError } from '../../core/errors.js';
 import { parseWholeNumber } from '../../core/names.js';
 import { effectiveRunStatus, type RunRecord } from '../../core/runs.js';
+import { describeTools } from '../../core/tools.js';
 import { pidAlive } from '../../store/json-file.js';
 import { colors, printFields, printJson, printLine, table } from '../io.js';
 import type { CommandEnv } from '../main.js';
@@ -75,8 +76,13 @@ export function registerRuns(program: Command, env: CommandEnv): void {
         ['Usage', v.usage ? `${v.usage.input_tokens ?? '?'} in / ${v.usage.output_tokens ?? '?'} out` : '-'],
         ['Prompt', v.prompt_preview],
       ];
+      if (v.session) rows.push(['Session', v.session]);
+      if (v.tools) rows.push(['Tools', `${describeTools(v.tools)}${v.max_steps ? ` (at most ${v.max_steps} steps)` : ''}`]);
+      if (v.steps !== undefined) rows.push(['Steps', String(v.steps)]);
+      if (v.tools_used) rows.push(['Tools used', Object.entries(v.tools_used).map(([k, n]) => `${k} ×${n}`).join(', ')]);
+      if (v.attachments) rows.push(['Attached', v.attachments.join(', ')]);
       if (v.error) rows.push(['Error', `${v.error.code}: ${v.error.message}`]);
       if (v.error?.hint) rows.push(['Hint', v.error.hint]);
-      printFields(env.io, rows, 10);
+      printFields(env.io, rows, 11);
     });
 }

@@ -4,7 +4,12 @@ import { parseWholeNumber } from '../../core/names.js';
 import { resolveRoute } from '../../core/routes.js';
 import { createSandbox, deleteSandbox, getSandbox, listSandboxes, type DriverKind } from '../../core/sandboxes.js';
 import { stripControls } from '../../core/text.js';
-import { colors, printFields, printJson, printLine, table } from '../io.js';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { getFile, MAX_GET_BYTES, putFile } from '../../core/files.js';
+import { baseName } from '../../core/sandbox-paths.js';
+import { describeTools, parseToolList, sandboxTools } from '../../core/tools.js';
+import { colors, formatBytes, printFields, printJson, printLine, table } from '../io.js';
 import type { CommandEnv } from '../main.js';
 import { app, setJson, type JsonOpt } from '../shared.js';
 
@@ -22,15 +27,24 @@ export function registerSandbox(program: Command, env: CommandEnv): void {
     .argument('<name>', 'lowercase letters, digits, "-" and "."')
     .option('--driver <driver>', 'local (bubblewrap) or openshell (default: openshell for routes on a gateway, else local)')
     .option('-r, --route <route>', 'model route (default: the default route); fixed for the sandbox\'s life')
+    .option('--tools <list>', 'the tools tasks here get by default, comma-separated (shell, read_file, write_file, edit_file, list_files, search, or all; default: all)')
+    .option('--no-tools', 'tasks here get no tools by default (plain chat)')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  $ logos sandbox create work\n  $ logos sandbox create review --driver local --route qwen-qwen3-5-9b')
-    .action(async (name: string, opts: JsonOpt & { driver?: string; route?: string }) => {
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ logos sandbox create work\n  $ logos sandbox create review --driver local --route qwen-qwen3-5-9b\n  $ logos sandbox create readonly --tools read_file,list_files,search\n  $ logos sandbox create chat --no-tools\n\n`logos run --tools …|--no-tools` overrides the default for one task.',
+    )
+    .action(async (name: string, opts: JsonOpt & { driver?: string; route?: string; tools?: string | boolean }) => {
       setJson(env, opts);
+      const tools = opts.tools === false ? [] : typeof opts.tools === 'string' ? parseToolList(opts.tools) : undefined;
       const a = await app(env);
       const route = await resolveRoute(a.routeCtx(), opts.route);
-      const rec = await createSandbox(a.sandboxCtx(), { name, driver: parseDriver(opts.driver) ?? a.driverForRoute(route), route });
+      const rec = await createSandbox(a.sandboxCtx(), { name, driver: parseDriver(opts.driver) ?? a.driverForRoute(route), route, ...(tools ? { tools } : {}) });
       if (opts.json) printJson(env.io, { ok: true, sandbox: rec });
-      else printLine(env.io, `${colors(env.io).green('✓')} Sandbox ${rec.name} (${rec.driver}, route ${rec.route})${rec.dir ? ` at ${rec.dir}` : ''}`);
+      else {
+        printLine(env.io, `${colors(env.io).green('✓')} Sandbox ${rec.name} (${rec.driver}, route ${rec.route})${rec.dir ? ` at ${rec.dir}` : ''}`);
+        printLine(env.io, `  tools: ${describeTools(sandboxTools(rec.tools))}`);
+      }
     });
 
   sb.command('list')
@@ -62,7 +76,7 @@ export function registerSandbox(program: Command, env: CommandEnv): void {
       const s = await getSandbox(a.sandboxCtx(), name);
       const status = await a.driver(s.driver).status(s);
       if (opts.json) {
-        printJson(env.io, { ...s, status });
+        printJson(env.io, { ...s, tools: sandboxTools(s.tools), status });
         return;
       }
       const rows: Array<[string, string]> = [
@@ -71,6 +85,7 @@ export function registerSandbox(program: Command, env: CommandEnv): void {
         ['Route', s.route],
         ['Phase', status.phase + (status.detail ? ` (${status.detail})` : '')],
         ['Created', s.created_at],
+        ['Tools', describeTools(sandboxTools(s.tools))],
       ];
       if (s.dir) rows.push(['Directory', s.dir]);
       if (s.gateway) rows.push(['Gateway', `${s.gateway} (workspace ${s.workspace ?? '-'})`]);
@@ -87,6 +102,57 @@ export function registerSandbox(program: Command, env: CommandEnv): void {
       const rec = await deleteSandbox(a.sandboxCtx(), name);
       if (opts.json) printJson(env.io, { ok: true, deleted: rec.name });
       else printLine(env.io, `${colors(env.io).green('✓')} Deleted sandbox ${rec.name}`);
+    });
+
+  sb.command('put')
+    .description('Copy a file into a sandbox (below /sandbox)')
+    .argument('<name>', 'the sandbox')
+    .argument('<local>', 'the file on this machine')
+    .argument('[dest]', 'where in the sandbox: a path below /sandbox; ending in "/" means into that directory (default: /sandbox/<file name>)')
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ logos sandbox put work data.csv                    # → /sandbox/data.csv
+  $ logos sandbox put work data.csv inputs/            # → /sandbox/inputs/data.csv
+  $ logos sandbox put work data.csv /sandbox/in/d.csv  # → exactly that path
+
+Paths are relative to /sandbox or absolute below it; ".." and other absolute paths are
+refused. Missing directories are created; a regular file there is replaced; a link or any
+other kind of file the sandbox put in the way is refused (nothing is written through it).`,
+    )
+    .action(async (name: string, local: string, dest: string | undefined, opts: JsonOpt) => {
+      setJson(env, opts);
+      const a = await app(env);
+      const t = await putFile(a.sandboxCtx(), { sandbox: name, local, ...(dest !== undefined ? { dest } : {}) });
+      if (opts.json) printJson(env.io, { ok: true, ...t });
+      else printLine(env.io, `${colors(env.io).green('✓')} ${t.local} → ${t.sandbox}:${t.path} (${formatBytes(t.bytes)})`);
+    });
+
+  sb.command('get')
+    .description('Copy a file out of a sandbox (from below /sandbox)')
+    .argument('<name>', 'the sandbox')
+    .argument('<path>', 'the file in the sandbox, relative to /sandbox or absolute below it')
+    .argument('[local]', 'where to write it: a file, or a directory (default: ./<file name>)')
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ logos sandbox get work report.md                  # → ./report.md
+  $ logos sandbox get work /sandbox/out/plot.png ~/Downloads/
+
+Only a regular file is copied, never through a link the sandbox made, and at most
+${MAX_GET_BYTES / 1048576} MiB. The local file is replaced only once the whole file arrived.`,
+    )
+    .action(async (name: string, path: string, local: string | undefined, opts: JsonOpt) => {
+      setJson(env, opts);
+      const a = await app(env);
+      const target = await localTarget(local, baseName(path));
+      const t = await getFile(a.sandboxCtx(), { sandbox: name, path, local: target });
+      if (opts.json) printJson(env.io, { ok: true, ...t });
+      else printLine(env.io, `${colors(env.io).green('✓')} ${t.sandbox}:${t.path} → ${t.local} (${formatBytes(t.bytes)})`);
     });
 
   sb.command('logs')
@@ -117,4 +183,12 @@ export function registerSandbox(program: Command, env: CommandEnv): void {
       // The worker wrote these lines: show them, but never let them drive the terminal.
       for (const l of lines) printLine(env.io, stripControls(l));
     });
+}
+
+/** The host file `sandbox get` writes: LOCAL, or LOCAL/<name> when LOCAL is a directory (or ends in "/"), or ./<name>. */
+async function localTarget(local: string | undefined, name: string): Promise<string> {
+  if (local === undefined) return name;
+  if (local.endsWith('/')) return join(local, name);
+  const st = await stat(local).catch(() => undefined);
+  return st?.isDirectory() ? join(local, name) : local;
 }
