@@ -19,6 +19,7 @@ const UP_DAEMON = { group: ['**/daemon/**'], message: 'Only the CLI starts the d
 const ADAPTERS = { group: ['**/adapters/**'], message: 'core depends on interfaces; adapters are wired in by cli/daemon.' };
 const STORE = { group: ['**/store/**'], message: 'core depends on interfaces (core/ports.ts); store is wired in by cli/daemon.' };
 const LOG = { group: ['**/log/**'], message: 'core takes a Logger from its context.' };
+const UP_APP = { group: ['**/app/**'], message: 'The application layer is above core, adapters and store; only cli, daemon and tui call it.' };
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test/fakes/bin/**'] },
@@ -33,11 +34,12 @@ export default tseslint.config(
       'no-undef': 'off',
     },
   },
-  { files: ['src/core/**'], rules: restrict([EXECA, INK, COMMANDER, PINO, CONF, UP_CLI, UP_TUI, UP_DAEMON, ADAPTERS, STORE, LOG]) },
-  { files: ['src/adapters/**'], ignores: ['src/adapters/exec/**'], rules: restrict([EXECA, INK, COMMANDER, PINO, CONF, UP_CLI, UP_TUI, UP_DAEMON, STORE, LOG]) },
-  { files: ['src/adapters/exec/**'], rules: restrict([INK, COMMANDER, PINO, CONF, UP_CLI, UP_TUI, UP_DAEMON, STORE, LOG]) },
-  { files: ['src/store/**'], rules: restrict([EXECA, INK, COMMANDER, PINO, UP_CLI, UP_TUI, UP_DAEMON, ADAPTERS, LOG]) },
-  { files: ['src/log/**'], rules: restrict([EXECA, INK, COMMANDER, CONF, UP_CLI, UP_TUI, UP_DAEMON, ADAPTERS, STORE]) },
+  { files: ['src/core/**'], rules: restrict([EXECA, INK, COMMANDER, PINO, CONF, UP_CLI, UP_TUI, UP_DAEMON, UP_APP, ADAPTERS, STORE, LOG]) },
+  { files: ['src/adapters/**'], ignores: ['src/adapters/exec/**'], rules: restrict([EXECA, INK, COMMANDER, PINO, CONF, UP_CLI, UP_TUI, UP_DAEMON, UP_APP, STORE, LOG]) },
+  { files: ['src/adapters/exec/**'], rules: restrict([INK, COMMANDER, PINO, CONF, UP_CLI, UP_TUI, UP_DAEMON, UP_APP, STORE, LOG]) },
+  { files: ['src/store/**'], rules: restrict([EXECA, INK, COMMANDER, PINO, UP_CLI, UP_TUI, UP_DAEMON, UP_APP, ADAPTERS, LOG]) },
+  { files: ['src/log/**'], rules: restrict([EXECA, INK, COMMANDER, CONF, UP_CLI, UP_TUI, UP_DAEMON, UP_APP, ADAPTERS, STORE]) },
+  { files: ['src/app/**'], rules: restrict([EXECA, INK, COMMANDER, PINO, CONF, UP_CLI, UP_TUI, UP_DAEMON]) },
   { files: ['src/daemon/**'], rules: restrict([EXECA, INK, COMMANDER, UP_CLI, UP_TUI]) },
   { files: ['src/tui/**'], rules: restrict([EXECA, COMMANDER, PINO, CONF, UP_CLI, UP_DAEMON, ADAPTERS, STORE]) },
   { files: ['src/cli/**'], rules: restrict([EXECA, INK, PINO, CONF]) },

@@ -1,4 +1,4 @@
-import type { App } from './context.js';
+import type { App } from '../app/context.js';
 import type { CommandEnv } from './main.js';
 
 /** Build the app once per process (lazily: --help never touches the disk). */
@@ -6,8 +6,8 @@ let cached: App | undefined;
 
 export async function app(env: CommandEnv): Promise<App> {
   if (!cached) {
-    const { createApp } = await import('./context.js');
-    cached = createApp();
+    const { createApp } = await import('../app/context.js');
+    cached = createApp(process.env);
   }
   env.logFile = cached.paths.logFile;
   return cached;

@@ -27,7 +27,11 @@ export interface CredentialInfo {
 export class Vault {
   private readonly file: JsonFile<VaultFile>;
 
-  constructor(private readonly paths: LogosPaths) {
+  /** `env`: where keys not in the vault are looked up (the caller's environment, passed in). */
+  constructor(
+    private readonly paths: LogosPaths,
+    private readonly env: NodeJS.ProcessEnv = {},
+  ) {
     this.file = new JsonFile<VaultFile>(paths.credentialsFile, {
       empty: () => ({ version: 1, keys: {} }),
       mode: 0o600,
@@ -107,7 +111,7 @@ export class Vault {
   }
 
   /** The stored key, or the provider's environment variable as a fallback. */
-  async get(provider: string, envVar: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<{ value: string; source: 'vault' | 'env' } | undefined> {
+  async get(provider: string, envVar: string | undefined, env: NodeJS.ProcessEnv = this.env): Promise<{ value: string; source: 'vault' | 'env' } | undefined> {
     const v = await this.load();
     const stored = own(v.keys, provider);
     if (stored) return { value: stored.value, source: 'vault' };
@@ -119,7 +123,7 @@ export class Vault {
     return undefined;
   }
 
-  async list(envVars: Record<string, string | undefined>, env: NodeJS.ProcessEnv = process.env): Promise<CredentialInfo[]> {
+  async list(envVars: Record<string, string | undefined>, env: NodeJS.ProcessEnv = this.env): Promise<CredentialInfo[]> {
     const v = await this.load();
     const out: CredentialInfo[] = [];
     for (const [provider, k] of Object.entries(v.keys)) {

@@ -40,8 +40,13 @@ describe('layers', () => {
     expect(offenders((f) => !f.rel.startsWith('src/cli/'), (s) => s === 'commander')).toEqual([]);
   });
 
-  it('core imports no adapters, store, log, cli, tui or daemon', () => {
-    expect(offenders((f) => f.rel.startsWith('src/core/'), (s) => /(^|\/)(adapters|store|log|cli|tui|daemon)\//.test(s) || /^(execa|pino|conf|commander|ink|react)$/.test(s))).toEqual([]);
+  it('core imports no adapters, store, log, app, cli, tui or daemon', () => {
+    expect(offenders((f) => f.rel.startsWith('src/core/'), (s) => /(^|\/)(adapters|store|log|app|cli|tui|daemon)\//.test(s) || /^(execa|pino|conf|commander|ink|react)$/.test(s))).toEqual([]);
+  });
+
+  it('the application layer is called from cli, daemon and tui only, and calls none of them', () => {
+    expect(offenders((f) => /^src\/(core|adapters|store|log|worker)\//.test(f.rel), (s) => /(^|\/)app\//.test(s))).toEqual([]);
+    expect(offenders((f) => f.rel.startsWith('src/app/'), (s) => /(^|\/)(cli|daemon|tui)\//.test(s) || /^(execa|commander|ink|react)$/.test(s))).toEqual([]);
   });
 
   it('the worker is standalone: node builtins, its own files and core/protocol only', () => {

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { getProviderStatuses, type StatusApp } from '../../src/cli/provider-status-service.js';
+import { getProviderStatuses, type StatusApp } from '../../src/app/provider-status.js';
 import { nullLogger } from '../../src/core/context.js';
 import type { ProbeOutcome, ProbeTarget } from '../../src/core/provider-status.js';
 import { PROVIDERS } from '../../src/core/providers.js';
@@ -28,7 +28,7 @@ beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'logos-status-'));
   const paths = resolvePaths({ LOGOS_HOME: dir });
   const routes = new JsonFile<RoutesFile>(join(paths.state, 'routes.json'), { empty: emptyRoutes });
-  app = { paths, logger: nullLogger, routes, vault: new Vault(paths) };
+  app = { paths, logger: nullLogger, routes, vault: new Vault(paths), env: {} };
   await routes.update((f) => {
     f.routes.lm = { name: 'lm', provider: 'lmstudio', model: 'm', api: 'openai-chat', endpoint: 'http://127.0.0.1:1/v1', timeout_sec: 600, created_at: '2026-01-01T00:00:00.000Z', status: 'ready' };
     f.routes.gpt = { name: 'gpt', provider: 'openai', model: 'm', api: 'openai-chat', endpoint: 'http://127.0.0.1:2/v1', timeout_sec: 600, created_at: '2026-01-01T00:00:00.000Z', status: 'ready' };

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { EXIT_CODES, LogosError, toLogosError } from '../../core/errors.js';
 import { openSession } from '../../core/run-task.js';
 import { countTurns, newSessionName, validateSessionName } from '../../core/sessions.js';
-import type { App } from '../context.js';
+import type { App } from '../../app/context.js';
 import { colors, type Io } from '../io.js';
 import type { CommandEnv } from '../main.js';
 import { renderError } from '../render-error.js';

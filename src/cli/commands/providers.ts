@@ -29,7 +29,7 @@ a provider is down: this is a report.`,
     .action(async (opts: JsonOpt & { refresh?: boolean }) => {
       setJson(env, opts);
       const a = await app(env);
-      const { getProviderStatuses } = await import('../provider-status-service.js');
+      const { getProviderStatuses } = await import('../../app/provider-status.js');
       const statuses = await getProviderStatuses(a, { ...(opts.refresh ? { refresh: true } : {}) });
       if (opts.json) {
         printJson(env.io, statuses);

@@ -5,7 +5,7 @@ import { addRoute, getRoute, listRoutes, removeRoute, setDefaultRoute } from '..
 import { deleteSandbox, sandboxesUsingRoute } from '../../core/sandboxes.js';
 import { provisionRoute, syncRoute, unprovisionRoute } from '../../core/gateway-routes.js';
 import { DEFAULT_GATEWAY, gatewayUp } from '../../core/gateways.js';
-import type { App } from '../context.js';
+import type { App } from '../../app/context.js';
 import { providerIds } from '../../core/providers.js';
 import { colors, printFields, printJson, printLine, table } from '../io.js';
 import type { CommandEnv } from '../main.js';

@@ -6,7 +6,7 @@ import { MAX_TASK_BYTES, type Frame, type TaskInput, type ToolName } from '../..
 import { runTask, type RunTaskResult } from '../../core/run-task.js';
 import { stripControls } from '../../core/text.js';
 import { DEFAULT_MAX_STEPS, MAX_STEPS_LIMIT, parseToolList } from '../../core/tools.js';
-import type { App } from '../context.js';
+import type { App } from '../../app/context.js';
 import { colors, decodeUtf8, formatBytes, readBounded, type Io } from '../io.js';
 import type { CommandEnv } from '../main.js';
 import { BatchedWriter, RunRenderer } from '../renderer.js';

@@ -44,7 +44,7 @@ export interface ProviderStatusOptions {
 }
 
 /** The parts of the App this needs. */
-export type StatusApp = Pick<App, 'paths' | 'logger' | 'routes' | 'vault'>;
+export type StatusApp = Pick<App, 'paths' | 'logger' | 'routes' | 'vault' | 'env'>;
 
 export function providerStatusFile(app: Pick<App, 'paths'>, lockTimeoutMs?: number): JsonFile<ProviderStatusFile> {
   return new JsonFile<ProviderStatusFile>(join(app.paths.state, 'provider-status.json'), {
@@ -65,7 +65,7 @@ async function keyedProviders(app: StatusApp): Promise<string[]> {
   try {
     return (await app.vault.list(providerKeyEnvs())).map((c) => c.provider);
   } catch (err) {
-    if (isLogosError(err) && err.code === 'PERMISSION_NOT_600') return PROVIDERS.filter((p) => p.keyEnv && envValue(p.keyEnv)).map((p) => p.id);
+    if (isLogosError(err) && err.code === 'PERMISSION_NOT_600') return PROVIDERS.filter((p) => p.keyEnv && envValue(p.keyEnv, app.env)).map((p) => p.id);
     throw err;
   }
 }

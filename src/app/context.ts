@@ -27,6 +27,8 @@ import { own, validEntriesFile, validGatewaysFile, validRoutesFile, validSandbox
 
 /** Everything a command needs, wired once per process. Built lazily so `--help` and `--version` stay fast. */
 export interface App {
+  /** The environment the app was made with (see createApp). */
+  env: NodeJS.ProcessEnv;
   paths: LogosPaths;
   config: LogosConfig;
   logger: Logger;
@@ -60,13 +62,17 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-export function createApp(env: NodeJS.ProcessEnv = process.env): App {
+/**
+ * The composition root shared by the CLI, the daemon and the dashboard. `env` is the
+ * environment to work with (keys, LOGOS_HOME, …): passed in, never read behind the caller's back.
+ */
+export function createApp(env: NodeJS.ProcessEnv, opts: { source?: string } = {}): App {
   const paths = resolvePaths(env);
   const config = loadConfig(paths);
   const rotateBytes = Number.isSafeInteger(config.logRotateBytes) && config.logRotateBytes >= 64 * 1024 ? config.logRotateBytes : undefined;
-  const logger = createFileLogger(paths.logFile, { level: envValue('LOGOS_LOG_LEVEL', env) ?? 'debug', source: 'cli', ...(rotateBytes ? { rotateBytes } : {}) });
-  const vault = new Vault(paths);
-  const credentials: CredentialSource = { get: (p, e) => vault.get(p, e, env) };
+  const logger = createFileLogger(paths.logFile, { level: envValue('LOGOS_LOG_LEVEL', env) ?? 'debug', source: opts.source ?? 'cli', ...(rotateBytes ? { rotateBytes } : {}) });
+  const vault = new Vault(paths, env);
+  const credentials: CredentialSource = { get: (p, e) => vault.get(p, e) };
   const state = <T>(file: string, empty: () => T, validate: (v: unknown) => boolean) => new JsonFile<T>(join(paths.state, file), { empty, validate });
   const routes = state<RoutesFile>('routes.json', emptyRoutes, validRoutesFile);
   const sandboxes = state<SandboxesFile>('sandboxes.json', emptySandboxes, validSandboxesFile);
@@ -140,6 +146,7 @@ export function createApp(env: NodeJS.ProcessEnv = process.env): App {
   const driverForRoute = (route: RouteRecord): DriverKind => (route.gateway ? 'openshell' : 'local');
 
   const app: App = {
+    env,
     paths,
     config,
     logger,
