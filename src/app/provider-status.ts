@@ -35,6 +35,8 @@ import type { App } from './context.js';
 export interface ProviderStatusOptions {
   /** Probe again even when the cache is fresh (entries written after this call began are still shared). */
   refresh?: boolean;
+  /** Probe nothing: report the cached results, however old. */
+  cacheOnly?: boolean;
   ttlMs?: number;
   probeTimeoutMs?: number;
   /** How long to wait for another process's probe (default: the probe timeout + 15 s). */
@@ -119,6 +121,16 @@ export async function getProviderStatuses(app: StatusApp, opts: ProviderStatusOp
   const toProbe = plans.filter((p): p is Extract<Plan, { apiKey: string | undefined }> => !('local' in p));
   const file = providerStatusFile(app, opts.lockTimeoutMs ?? probeTimeoutMs + 15_000);
 
+  if (opts.cacheOnly) {
+    // What the last probes found, however old (the daemon probes on its own schedule).
+    const cache = await readCache(file, log);
+    return plans.map((p) => {
+      if ('local' in p) return toStatus(p.target, p.local, false);
+      const e = cache.entries[statusKey(p.target.provider, p.target.endpoint)];
+      return e ? toStatus(p.target, e, true) : toStatus(p.target, { reason: 'STALE_REFRESH', message: 'Not probed yet.', latency_ms: null, checked_at: clock.now().toISOString() }, true);
+    });
+  }
+
   // Fast path: everything fresh, no lock needed (writes are atomic renames).
   if (!opts.refresh) {
     const cache = await readCache(file, log);
@@ -160,7 +172,7 @@ export async function getProviderStatuses(app: StatusApp, opts: ProviderStatusOp
         if ('local' in p) return toStatus(p.target, p.local, false);
         const e = cache.entries[statusKey(p.target.provider, p.target.endpoint)];
         const last = e ? ` Last known: ${e.reason} at ${e.checked_at}.` : '';
-        return toStatus(p.target, { reason: 'STALE_REFRESH', message: `Could not refresh: another logos process holds ${file.path}.lock.${last}`, latency_ms: null, checked_at: e?.checked_at ?? clock.now().toISOString() }, true);
+        return toStatus(p.target, { reason: 'STALE_REFRESH', message: `Could not refresh: another logos process holds the lock of ${file.path}.${last}`, latency_ms: null, checked_at: e?.checked_at ?? clock.now().toISOString() }, true);
       });
     }
     throw err;

@@ -52,6 +52,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   sessions: async () => (await import('./commands/sessions.js')).registerSessions,
   debug: async () => (await import('./commands/debug.js')).registerDebug,
   config: async () => (await import('./commands/config.js')).registerConfig,
+  daemon: async () => (await import('./commands/daemon.js')).registerDaemon,
+  status: async () => (await import('./commands/status.js')).registerStatus,
 };
 
 /** Global options that take no value, so the first other word is the command. */

@@ -27,6 +27,9 @@ export interface LogosConfig {
   gatewayPortRange: [number, number];
   /** The unified log moves to logos.jsonl.1 when it grows past this many bytes (checked while running too). */
   logRotateBytes: number;
+  /** Where the daemon listens. Off loopback every request needs the token, /health included. */
+  daemonHost: string;
+  daemonPort: number;
 }
 
 export const CONFIG_DEFAULTS: LogosConfig = {
@@ -36,6 +39,8 @@ export const CONFIG_DEFAULTS: LogosConfig = {
   workerFile: '',
   gatewayPortRange: [17670, 17699],
   logRotateBytes: 20 * 1024 * 1024,
+  daemonHost: '127.0.0.1',
+  daemonPort: 17600,
 };
 
 const binary = { type: 'string', minLength: 1 } as const;
@@ -59,6 +64,8 @@ export const CONFIG_SCHEMA = {
     description: 'first and last port tried for local gateways',
   },
   logRotateBytes: { type: 'integer', minimum: 65536, description: 'rotate the unified log past this size' },
+  daemonHost: { type: 'string', minLength: 1, description: 'address the daemon listens on (127.0.0.1; another address requires the token for everything)' },
+  daemonPort: { type: 'integer', minimum: 0, maximum: 65535, description: 'port the daemon listens on (0: any free port)' },
 } as const;
 
 export const CONFIG_FILE = 'config.json';
@@ -106,7 +113,7 @@ export function loadConfig(paths: LogosPaths): LogosConfig {
       out.binaries[k as keyof LogosConfig['binaries']] = p as string;
     }
   }
-  const int = (key: 'runTimeoutSec' | 'logRotateBytes', min: number, max: number): void => {
+  const int = (key: 'runTimeoutSec' | 'logRotateBytes' | 'daemonPort', min: number, max: number): void => {
     const n = v[key];
     if (n === undefined) return;
     if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min || n > max) bad(key);
@@ -114,6 +121,11 @@ export function loadConfig(paths: LogosPaths): LogosConfig {
   };
   int('runTimeoutSec', 1, 24 * 86_400);
   int('logRotateBytes', 65536, Number.MAX_SAFE_INTEGER);
+  int('daemonPort', 0, 65535);
+  if (v.daemonHost !== undefined) {
+    if (typeof v.daemonHost !== 'string' || v.daemonHost === '' || /[\s/]/.test(v.daemonHost)) bad('daemonHost');
+    out.daemonHost = v.daemonHost as string;
+  }
   if (v.workerFile !== undefined) {
     if (typeof v.workerFile !== 'string') bad('workerFile');
     out.workerFile = v.workerFile as string;

@@ -17,6 +17,10 @@ export interface LogosPaths {
   logFile: string;
   credentials: string;
   credentialsFile: string;
+  /** The daemon's pid file and bearer token (a 0700 directory). */
+  daemonDir: string;
+  daemonPidFile: string;
+  daemonTokenFile: string;
 }
 
 export function resolvePaths(env: NodeJS.ProcessEnv = process.env): LogosPaths {
@@ -50,9 +54,23 @@ function build(p: { home?: string; config: string; state: string; data: string; 
     logFile: join(logs, 'logos.jsonl'),
     credentials,
     credentialsFile: join(credentials, 'credentials.json'),
+    daemonDir: join(p.state, 'daemon'),
+    daemonPidFile: join(p.state, 'daemon', 'daemon.pid'),
+    daemonTokenFile: join(p.state, 'daemon', 'token'),
   };
   if (p.home) out.home = p.home;
   return out;
+}
+
+/** Where a systemd user unit goes (`logos daemon install`). */
+export function systemdUserUnit(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config');
+  return join(base, 'systemd', 'user', name);
+}
+
+/** LOGOS_HOME when set (a unit or a child process must keep it). */
+export function logosHomeSetting(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.LOGOS_HOME || undefined;
 }
 
 /** Environment values Logos reads besides paths, collected here so the rest of src never touches process.env directly for them. */

@@ -31,6 +31,31 @@ export class FileRunStore implements RunStore {
     }
   }
 
+  /**
+   * Newest first, `limit` at a time: `cursor` is the id the previous page ended
+   * with (ids sort by time); `next` is the cursor of the page after this one.
+   */
+  async page(limit: number, cursor?: string): Promise<{ items: RunRecord[]; total: number; next?: string }> {
+    let names: string[];
+    try {
+      names = (await readdir(this.dir)).filter((n) => /^[A-Za-z0-9_-]+\.json$/.test(n));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { items: [], total: 0 };
+      throw err;
+    }
+    const ids = names.map((n) => n.slice(0, -5)).sort().reverse();
+    const from = cursor ? ids.findIndex((id) => id < cursor) : 0;
+    const slice = from === -1 ? [] : ids.slice(from, from + limit);
+    const items: RunRecord[] = [];
+    for (const id of slice) {
+      const r = await this.get(id).catch(() => undefined);
+      if (r) items.push(r);
+    }
+    const last = slice.at(-1);
+    const more = from !== -1 && from + limit < ids.length;
+    return { items, total: ids.length, ...(more && last ? { next: last } : {}) };
+  }
+
   async list(limit: number): Promise<RunRecord[]> {
     let names: string[];
     try {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { LogosError } from '../../core/errors.js';
-import { syncRoute } from '../../core/gateway-routes.js';
+import { pushKeyToGateways } from '../../app/routes.js';
 import { getProvider, providerKeyEnvs } from '../../core/providers.js';
 import { maskSecret } from '../../core/redact.js';
 import { colors, formatBytes, printJson, printLine, promptSecret, readBounded, table } from '../io.js';
@@ -55,18 +55,7 @@ There is no --key option on purpose: keys on a command line end up in ps and she
       await a.vault.set(provider.id, key);
       a.logger.info('credential stored', { provider: provider.id });
       // Gateways keep their own copy of the key: push the new one into every route that uses it.
-      const onGateways = Object.values((await a.routes.read()).routes).filter((r) => r.provider === provider.id && r.gateway);
-      const synced: string[] = [];
-      const failed: Array<{ route: string; error: ReturnType<LogosError['toJSON']> }> = [];
-      for (const r of onGateways) {
-        try {
-          await syncRoute(a.gatewayRouteCtx(), r);
-          synced.push(r.name);
-        } catch (err) {
-          const e = err instanceof LogosError ? err : new LogosError('INTERNAL', String(err));
-          failed.push({ route: r.name, error: e.toJSON() });
-        }
-      }
+      const { synced, failed } = await pushKeyToGateways(a, provider.id);
       if (failed.length > 0) env.exitCode = 1;
       if (opts.json) {
         printJson(env.io, { ok: failed.length === 0, provider: provider.id, masked: maskSecret(key), synced_routes: synced, failed_routes: failed });

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { startDemoModelServer } from '../../adapters/demo/demo-model-server.js';
-import { addRoute } from '../../core/routes.js';
-import { createSandbox } from '../../core/sandboxes.js';
+import { prepareDemo } from '../../app/sandboxes.js';
 import { colors } from '../io.js';
 import type { CommandEnv } from '../main.js';
 import { app } from '../shared.js';
@@ -32,12 +31,7 @@ To use a real model instead:
         if (!opts.json && env.io.errTTY) {
           env.io.err.write(colors(env.io, 'err').yellow(`DEMO: a canned model server is answering at ${server.url} (not a real model)\n`));
         }
-        await addRoute(a.routeCtx(), { spec: 'custom/logos-demo', endpoint: server.url, name: 'demo', demo: true, replace: true });
-        const sandboxes = await a.sandboxes.read();
-        if (!sandboxes.sandboxes.demo) {
-          const route = (await a.routes.read()).routes.demo;
-          if (route) await createSandbox(a.sandboxCtx(), { name: 'demo', driver: 'local', route });
-        }
+        await prepareDemo(a, server.url);
         const { runCommand } = await import('./run.js');
         await runCommand(env, words, { sandbox: 'demo', thinking: opts.thinking, ...(opts.json ? { json: true } : {}) });
       } finally {

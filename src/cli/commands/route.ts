@@ -1,16 +1,14 @@
 import type { Command } from 'commander';
 import { LogosError } from '../../core/errors.js';
 import { parseDuration } from '../../core/names.js';
-import { addRoute, getRoute, listRoutes, removeRoute, setDefaultRoute } from '../../core/routes.js';
-import { deleteSandbox, sandboxesUsingRoute } from '../../core/sandboxes.js';
-import { provisionRoute, syncRoute, unprovisionRoute } from '../../core/gateway-routes.js';
-import { DEFAULT_GATEWAY, gatewayUp } from '../../core/gateways.js';
-import type { App } from '../../app/context.js';
+import { getRoute, listRoutes, setDefaultRoute } from '../../core/routes.js';
+import { sandboxesUsingRoute } from '../../core/sandboxes.js';
+import { DEFAULT_GATEWAY } from '../../core/gateways.js';
+import { addRouteUseCase, removeRouteUseCase, syncRoutesUseCase } from '../../app/routes.js';
 import { providerIds } from '../../core/providers.js';
 import { colors, printFields, printJson, printLine, table } from '../io.js';
 import type { CommandEnv } from '../main.js';
 import { app, setJson, type JsonOpt } from '../shared.js';
-import { own } from '../../core/records.js';
 
 export function registerRoute(program: Command, env: CommandEnv): void {
   const route = program.command('route').description('Manage model routes (one provider + model each)');
@@ -44,23 +42,21 @@ gateway as host.openshell.internal.`,
       setJson(env, opts);
       const timeoutSec = opts.timeout ? Math.ceil(parseDuration(opts.timeout, { flag: '--timeout', min: 1000, max: 86_400_000 }) / 1000) : undefined;
       const a = await app(env);
-      const gateway = opts.gateway === false ? undefined : (opts.gateway ?? (a.openshellByDefault() ? DEFAULT_GATEWAY : undefined));
       const ce = colors(env.io, 'err');
       const progress = !opts.json && env.io.errTTY ? (m: string) => env.io.err.write(`${ce.dim('•')} ${m}\n`) : undefined;
-      if (gateway) await ensureGateway(a, gateway, progress);
-      const res = await addRoute(a.routeCtx(), {
-        spec,
-        ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
-        ...(opts.name ? { name: opts.name } : {}),
-        ...(opts.default ? { makeDefault: true } : {}),
-        ...(timeoutSec !== undefined ? { timeoutSec } : {}),
-        ...(gateway ? { gateway } : {}),
-      });
-      let routeRec = res.route;
-      if (gateway) {
-        progress?.(`Provisioning workspace ${routeRec.workspace} on gateway ${gateway}`);
-        routeRec = await provisionRoute(a.gatewayRouteCtx(), routeRec);
-      }
+      const res = await addRouteUseCase(
+        a,
+        {
+          spec,
+          ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+          ...(opts.name ? { name: opts.name } : {}),
+          ...(opts.default ? { makeDefault: true } : {}),
+          ...(timeoutSec !== undefined ? { timeoutSec } : {}),
+          ...(opts.gateway !== undefined ? { gateway: opts.gateway } : {}),
+        },
+        progress ? { onProgress: progress } : {},
+      );
+      const routeRec = res.route;
       if (opts.json) {
         printJson(env.io, { ok: true, route: routeRec, default: res.isDefault, endpoint_source: res.endpointSource, ...(res.warning ? { warning: res.warning } : {}) });
         return;
@@ -82,21 +78,7 @@ gateway as host.openshell.internal.`,
       setJson(env, opts);
       const a = await app(env);
       if (!name && !opts.all) throw new LogosError('USAGE', 'Name a route or pass --all.', { hint: 'e.g. `logos route sync --all`.' });
-      const targets = name ? [await getRoute(a.routeCtx(), name)] : (await listRoutes(a.routeCtx())).routes.filter((r) => r.gateway);
-      const results: Array<{ route: string; ok: boolean; skipped?: string; error?: ReturnType<LogosError['toJSON']> }> = [];
-      for (const r of targets) {
-        if (!r.gateway) {
-          results.push({ route: r.name, ok: true, skipped: 'local route: the key is added by the host proxy at each run' });
-          continue;
-        }
-        try {
-          await syncRoute(a.gatewayRouteCtx(), r);
-          results.push({ route: r.name, ok: true });
-        } catch (err) {
-          if (!(err instanceof LogosError) || targets.length === 1) throw err;
-          results.push({ route: r.name, ok: false, error: err.toJSON() });
-        }
-      }
+      const results = await syncRoutesUseCase(a, name);
       if (results.some((x) => !x.ok)) env.exitCode = 1;
       if (opts.json) {
         printJson(env.io, { ok: results.every((x) => x.ok), results });
@@ -174,13 +156,7 @@ gateway as host.openshell.internal.`,
     .action(async (name: string, opts: JsonOpt & { force?: boolean }) => {
       setJson(env, opts);
       const a = await app(env);
-      const r = await getRoute(a.routeCtx(), name);
-      const used = await sandboxesUsingRoute(a.sandboxCtx(), name);
-      if (used.length > 0 && !opts.force) await removeRoute(a.routeCtx(), name, used, false); // throws IN_USE with the hint
-      for (const sb of used) await deleteSandbox(a.sandboxCtx(), sb);
-      // Remote first: if the gateway cannot be reached the local record stays (marked error) to retry later.
-      if (r.gateway) await unprovisionRoute(a.gatewayRouteCtx(), r);
-      const removed = await removeRoute(a.routeCtx(), name, [], true);
+      const { removed, deletedSandboxes: used } = await removeRouteUseCase(a, name, !!opts.force);
       if (opts.json) printJson(env.io, { ok: true, removed: removed.name, deleted_sandboxes: used });
       else printLine(env.io, `${colors(env.io).green('✓')} Removed route ${removed.name}${used.length ? ` and sandbox${used.length > 1 ? 'es' : ''} ${used.join(', ')}` : ''}`);
     });
@@ -198,30 +174,4 @@ gateway as host.openshell.internal.`,
       else printLine(env.io, `${colors(env.io).green('✓')} Default route is now ${name}`);
     });
 
-}
-
-/** The gateway must exist; the default local one is started on demand. */
-async function ensureGateway(a: App, name: string, progress?: (m: string) => void): Promise<void> {
-  const rec = own((await a.gateways.read()).gateways, name);
-  if (rec && rec.state !== 'down') return;
-  const known = (await a.openshell().gatewayList()).some((g) => g.name === name);
-  if (known && !rec) return;
-  if (name !== DEFAULT_GATEWAY && !rec?.managed) {
-    throw new LogosError('NOT_FOUND', `No gateway named '${name}'.`, {
-      hint: `Start a local one with \`logos gateway up ${name}\` or register one with \`logos gateway add <endpoint> --name ${name}\`.`,
-    });
-  }
-  progress?.(`Starting the local gateway ${name}`);
-  try {
-    await gatewayUp(a.gatewayCtx(progress ? { progress } : {}), { name });
-  } catch (err) {
-    if (err instanceof LogosError && /^(DOCKER_|GATEWAY_|PORT_IN_USE)/.test(err.code)) {
-      throw new LogosError(err.code, `${err.message} (needed to start the local gateway '${name}' for this route)`, {
-        hint: `${err.hint ?? ''} Or keep the route local (bubblewrap sandboxes): add --no-gateway.`.trim(),
-        details: err.details,
-        cause: err,
-      });
-    }
-    throw err;
-  }
 }

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { LogosError } from '../../core/errors.js';
 import { parseWholeNumber } from '../../core/names.js';
-import { resolveRoute } from '../../core/routes.js';
-import { createSandbox, deleteSandbox, getSandbox, listSandboxes, type DriverKind } from '../../core/sandboxes.js';
+import { deleteSandbox, getSandbox } from '../../core/sandboxes.js';
+import { createSandboxUseCase, parseDriver, sandboxesWithStatus } from '../../app/sandboxes.js';
 import { stripControls } from '../../core/text.js';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,12 +11,6 @@ import { describeTools, parseToolList, sandboxTools } from '../../core/tools.js'
 import { colors, formatBytes, printFields, printJson, printLine, table } from '../io.js';
 import type { CommandEnv } from '../main.js';
 import { app, setJson, type JsonOpt } from '../shared.js';
-
-function parseDriver(v: string | undefined): DriverKind | undefined {
-  if (v === undefined) return undefined;
-  if (v === 'local' || v === 'openshell') return v;
-  throw new LogosError('INVALID_ARGUMENT', `Unknown driver '${v}'.`, { hint: 'Use --driver local (bubblewrap) or --driver openshell.' });
-}
 
 export function registerSandbox(program: Command, env: CommandEnv): void {
   const sb = program.command('sandbox').description('Manage sandboxes (each bound to one model route)');
@@ -37,9 +30,9 @@ export function registerSandbox(program: Command, env: CommandEnv): void {
     .action(async (name: string, opts: JsonOpt & { driver?: string; route?: string; tools?: string | boolean }) => {
       setJson(env, opts);
       const tools = opts.tools === false ? [] : typeof opts.tools === 'string' ? parseToolList(opts.tools) : undefined;
+      parseDriver(opts.driver); // checked before anything is read
       const a = await app(env);
-      const route = await resolveRoute(a.routeCtx(), opts.route);
-      const rec = await createSandbox(a.sandboxCtx(), { name, driver: parseDriver(opts.driver) ?? a.driverForRoute(route), route, ...(tools ? { tools } : {}) });
+      const rec = await createSandboxUseCase(a, { name, ...(opts.route ? { route: opts.route } : {}), ...(opts.driver ? { driver: opts.driver } : {}), ...(tools ? { tools } : {}) });
       if (opts.json) printJson(env.io, { ok: true, sandbox: rec });
       else {
         printLine(env.io, `${colors(env.io).green('✓')} Sandbox ${rec.name} (${rec.driver}, route ${rec.route})${rec.dir ? ` at ${rec.dir}` : ''}`);
@@ -53,8 +46,8 @@ export function registerSandbox(program: Command, env: CommandEnv): void {
     .action(async (opts: JsonOpt) => {
       setJson(env, opts);
       const a = await app(env);
-      const list = await listSandboxes(a.sandboxCtx());
-      const withStatus = await Promise.all(list.map(async (s) => ({ ...s, status: await a.driver(s.driver).status(s) })));
+      const withStatus = await sandboxesWithStatus(a);
+      const list = withStatus;
       if (opts.json) {
         printJson(env.io, withStatus);
         return;

@@ -1,0 +1,147 @@
+import { packageVersion } from '../adapters/assets.js';
+import type { App } from '../app/context.js';
+import { getProviderStatuses } from '../app/provider-status.js';
+import { collectStatus, type DaemonInfo, type StatusReport } from '../app/status.js';
+import { EventBus } from '../core/events.js';
+import { LogosError } from '../core/errors.js';
+import { apiRoutes, RunRegistry } from './api.js';
+import { ensureToken, liveDaemon, processStartTicks, removePidFile, writePidFile } from './files.js';
+import { isLoopback, startHttpServer, type HttpServer } from './http.js';
+import { logRoutes } from './logs.js';
+import { daemonServices } from './services.js';
+import { wsEvents } from './streams.js';
+
+/**
+ * The daemon: one process per LOGOS_HOME serving the API over HTTP and WebSocket,
+ * keeping a status snapshot fresh, probing providers and gateways on a jittered
+ * schedule and publishing what changes as events. `logos daemon run` runs it in
+ * the foreground (systemd, containers); `logos daemon start` in the background.
+ */
+
+export interface DaemonOptions {
+  host?: string;
+  port?: number;
+  /** Status snapshot refresh, and the probes' base interval (jittered ±20%). */
+  refreshMs?: number;
+  probeMs?: number;
+}
+
+export interface RunningDaemon {
+  port: number;
+  host: string;
+  token: string;
+  bus: EventBus;
+  /** Resolves when the daemon has stopped (stop() or a fatal error). */
+  stopped: Promise<void>;
+  stop(reason?: string): Promise<void>;
+}
+
+function jitter(ms: number): number {
+  return Math.round(ms * (0.8 + Math.random() * 0.4));
+}
+
+export async function startDaemon(a: App, opts: DaemonOptions = {}): Promise<RunningDaemon> {
+  const host = opts.host ?? a.config.daemonHost;
+  const port = opts.port ?? a.config.daemonPort;
+  const log = a.logger.child({ source: 'daemon' });
+  const existing = liveDaemon(a.paths.daemonPidFile);
+  if (existing && existing.pid !== process.pid) {
+    throw new LogosError('ALREADY_EXISTS', `A daemon already runs for this home (pid ${existing.pid}, ${existing.host}:${existing.port}).`, {
+      hint: 'Use it, or stop it first with `logos daemon stop`.',
+      details: { pid: existing.pid, port: existing.port },
+    });
+  }
+  const token = ensureToken(a.paths.daemonTokenFile);
+  const started = new Date();
+  const bus = new EventBus();
+  const runs = new RunRegistry();
+
+  // The status snapshot: refreshed in the background, served from memory.
+  const info = (): DaemonInfo => ({ running: true, pid: process.pid, host, port: server.port, version: packageVersion(), started_at: started.toISOString(), uptime_s: Math.round((Date.now() - started.getTime()) / 1000) });
+  let snapshot: StatusReport | undefined;
+  let refreshing: Promise<StatusReport> | undefined;
+  const refresh = (): Promise<StatusReport> =>
+    (refreshing ??= collectStatus(a, { daemon: info(), providers: 'cache-only', probeGateways: false })
+      .then((s) => {
+        publishChanges(snapshot, s);
+        snapshot = s;
+        return s;
+      })
+      .finally(() => {
+        refreshing = undefined;
+      }));
+  const publishChanges = (before: StatusReport | undefined, after: StatusReport): void => {
+    if (!before) return;
+    const phase = new Map(before.sandboxes.map((s) => [s.name, s.phase]));
+    for (const s of after.sandboxes) if (phase.get(s.name) !== s.phase) bus.publish('sandbox.phase_changed', { kind: 'sandbox', id: s.name }, { from: phase.get(s.name) ?? null, to: s.phase, detail: s.detail ?? null });
+    const reason = new Map(before.routes.map((r) => [r.name, `${r.status}/${r.reason ?? ''}`]));
+    for (const r of after.routes) if (reason.get(r.name) !== `${r.status}/${r.reason ?? ''}`) bus.publish('route.status_changed', { kind: 'route', id: r.name }, { status: r.status, reason: r.reason ?? null });
+  };
+  const status = async (): Promise<StatusReport> => {
+    const s = snapshot ?? (await refresh());
+    return { ...s, daemon: info() };
+  };
+
+  const services = daemonServices(a, { status });
+  const events = wsEvents(bus);
+  const server: HttpServer = await startHttpServer({
+    host,
+    port,
+    token,
+    logger: a.logger,
+    routes: [...apiRoutes(services, bus, runs, started), ...logRoutes(a, bus)],
+    onUpgrade: (req, socket, head, url) => events.handleUpgrade(req, socket, head, url),
+  }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'EADDRINUSE') {
+      throw new LogosError('PORT_IN_USE', `Port ${port} on ${host} is in use; the daemon could not listen.`, {
+        hint: `Pick another: \`logos config set daemonPort <port>\` (0: any free port), or find what uses it: \`ss -ltnp 'sport = :${port}'\`.`,
+      });
+    }
+    throw err;
+  });
+  const ticks = processStartTicks(process.pid) ?? 0;
+  await writePidFile(a.paths.daemonPidFile, { pid: process.pid, start_ticks: ticks, started_at: started.toISOString(), host, port: server.port, version: packageVersion() });
+  log.info('daemon started', { host, port: server.port, loopback: isLoopback(host) });
+  bus.publish('daemon.started', { kind: 'daemon', id: String(process.pid) }, { host, port: server.port, version: packageVersion() });
+
+  // Background work: keep the snapshot fresh; probe providers on a jittered schedule.
+  const timers: NodeJS.Timeout[] = [];
+  const every = (ms: number, fn: () => Promise<unknown>): void => {
+    const tick = (): void => {
+      fn()
+        .catch((err: unknown) => log.warn('background task failed', { error: err instanceof Error ? err.message : String(err) }))
+        .finally(() => {
+          if (!stopping) timers.push(setTimeout(tick, jitter(ms)).unref());
+        });
+    };
+    timers.push(setTimeout(tick, jitter(Math.min(ms, 1000))).unref());
+  };
+  let lastProviders = new Map<string, string>();
+  every(opts.refreshMs ?? 2000, refresh);
+  every(opts.probeMs ?? 30_000, async () => {
+    const statuses = await getProviderStatuses(a);
+    const now = new Map(statuses.map((p) => [`${p.provider} ${p.endpoint}`, p.reason]));
+    for (const p of statuses) {
+      const key = `${p.provider} ${p.endpoint}`;
+      if (lastProviders.get(key) !== p.reason) bus.publish('provider.status_changed', { kind: 'provider', id: p.provider }, { endpoint: p.endpoint, reason: p.reason, state: p.state, hint: p.hint });
+    }
+    lastProviders = now;
+  });
+
+  let stopping = false;
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStopped = r));
+  const stop = async (reason = 'stopping'): Promise<void> => {
+    if (stopping) return stopped;
+    stopping = true;
+    for (const t of timers) clearTimeout(t);
+    runs.abortAll(`The daemon is ${reason}.`);
+    events.close();
+    await server.close();
+    removePidFile(a.paths.daemonPidFile, process.pid);
+    log.info('daemon stopped', { reason });
+    resolveStopped();
+    return stopped;
+  };
+  return { port: server.port, host, token, bus, stopped, stop };
+}
