@@ -67,12 +67,16 @@ export interface PidRecord {
   version: string;
 }
 
-/** Field 22 of /proc/<pid>/stat: when the process started, in clock ticks after boot. */
+/**
+ * Field 22 of /proc/<pid>/stat: when the process started, in clock ticks after boot.
+ * Undefined for no such process, and for a zombie (dead, waiting to be reaped).
+ */
 export function processStartTicks(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may hold spaces and parentheses: count fields after its closing ')'.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (rest[0] === 'Z' || rest[0] === 'X') return undefined;
     const v = Number(rest[19]);
     return Number.isFinite(v) ? v : undefined;
   } catch {

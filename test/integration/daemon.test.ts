@@ -1,0 +1,164 @@
+import { request } from 'node:http';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startFakeOpenAI, type FakeModelServer } from '../fakes/model-servers.js';
+import { closedPort } from '../helpers/net.js';
+import { makeHome, processesMatching, waitFor, type Home } from '../helpers/logos.js';
+
+/**
+ * The daemon through the real binary: started on a random loopback port, used with
+ * real HTTP, SSE and WebSocket clients, killed with SIGKILL.
+ */
+
+let openai: FakeModelServer;
+let home: Home;
+beforeAll(async () => {
+  openai = await startFakeOpenAI();
+});
+afterAll(async () => {
+  await openai.close();
+});
+beforeEach(async () => {
+  home = makeHome();
+  const r = await home.run(['route', 'add', 'custom/fake-model', '--endpoint', openai.url, '--name', 'fake', '--default']);
+  expect(r.code, r.stderr).toBe(0);
+});
+afterEach(async () => {
+  await home.run(['daemon', 'stop']);
+  home.cleanup();
+});
+
+async function until(cond: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+interface Started {
+  port: number;
+  token: string;
+}
+
+async function startDaemon(): Promise<Started> {
+  const port = await closedPort();
+  const r = await home.run(['daemon', 'start', '--port', String(port), '--json']);
+  expect(r.code, r.stdout + r.stderr).toBe(0);
+  const out = JSON.parse(r.stdout) as { port: number; token_file: string };
+  expect(out.port).toBe(port);
+  return { port, token: readFileSync(out.token_file, 'utf8').trim() };
+}
+
+function http(d: Started, method: string, path: string, body?: unknown, token: string | null = d.token): Promise<{ status: number; json: Record<string, unknown>; text: string }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = request({ host: '127.0.0.1', port: d.port, method, path, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(payload ? { 'content-type': 'application/json' } : {}) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (x: string) => (text += x));
+      res.on('end', () => {
+        let json: Record<string, unknown> = {};
+        try {
+          json = JSON.parse(text) as Record<string, unknown>;
+        } catch {
+          // SSE or empty
+        }
+        resolve({ status: res.statusCode ?? 0, json, text });
+      });
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+describe('logos daemon', () => {
+  it('starts once per home, reports itself, keeps its token private, and stops', async () => {
+    const d = await startDaemon();
+    const again = await home.run(['daemon', 'start', '--json']);
+    expect(JSON.parse(again.stdout)).toMatchObject({ already_running: true, port: d.port });
+    const st = await home.run(['daemon', 'status', '--json']);
+    expect(JSON.parse(st.stdout)).toMatchObject({ running: true, port: d.port, token_mode: '0600' });
+    expect(statSync(join(home.dir, 'logos', 'state', 'daemon')).mode & 0o777).toBe(0o700);
+    // A second daemon in the foreground is refused while this one runs.
+    const second = await home.run(['daemon', 'run', '--port', '0', '--json']);
+    expect(second.code).toBe(4);
+    expect(JSON.parse(second.stdout).error.code).toBe('ALREADY_EXISTS');
+    expect((await home.run(['daemon', 'stop'])).code).toBe(0);
+    const after = await home.run(['daemon', 'status', '--json']);
+    expect(after.code).toBe(3);
+    expect(JSON.parse(after.stdout)).toEqual({ running: false });
+  });
+
+  it('requires the token for everything but /health; status matches `logos status --json`', async () => {
+    const d = await startDaemon();
+    expect((await http(d, 'GET', '/v1/health', undefined, null)).status).toBe(200);
+    const anon = await http(d, 'GET', '/v1/status', undefined, null);
+    expect(anon.status).toBe(401);
+    expect(anon.json).toMatchObject({ ok: false, error: { code: 'UNAUTHORIZED' } });
+    expect((await http(d, 'GET', '/v1/status', undefined, 'x'.repeat(43))).status).toBe(401);
+    const s = await http(d, 'GET', '/v1/status');
+    expect(s.status).toBe(200);
+    expect(s.json).toMatchObject({ daemon: { running: true, port: d.port }, routes: [{ name: 'fake', default: true }] });
+    const cli = JSON.parse((await home.run(['status', '--json'])).stdout) as Record<string, unknown>;
+    expect(Object.keys(cli).sort()).toEqual(Object.keys(s.json).sort());
+    expect(cli.daemon).toMatchObject({ running: true, port: d.port });
+    expect((await http(d, 'GET', '/v1/ready')).json).toMatchObject({ ok: true });
+    expect((await http(d, 'GET', '/v1/routes')).json).toMatchObject({ items: [{ name: 'fake' }] });
+  });
+
+  it('dispatches a run (202 at once), streams its events by SSE and WebSocket, and records it', async () => {
+    const d = await startDaemon();
+    const ws = new WebSocket(`ws://127.0.0.1:${d.port}/v1/events?types=run.*`, { headers: { authorization: `Bearer ${d.token}` } });
+    const wsEvents: Array<{ type: string; entity?: { id: string } }> = [];
+    ws.on('message', (m) => wsEvents.push(JSON.parse(String(m)) as { type: string }));
+    await new Promise((r) => ws.once('open', r));
+    const post = await http(d, 'POST', '/v1/runs', { message: 'hello daemon', sandbox: undefined, tools: false });
+    expect(post.status).toBe(202);
+    const id = post.json.id as string;
+    expect(id).toMatch(/^t_/);
+    const sse = await http(d, 'GET', `/v1/runs/${id}/events`);
+    const events = sse.text.split('\n\n').filter((b) => b.includes('event:')).map((b) => /event: (\S+)/.exec(b)?.[1]);
+    expect(events.at(-1)).toBe('run.completed');
+    expect(events).toContain('run.frame');
+    expect(sse.text).toContain('Echo: hello daemon');
+    await waitFor(() => wsEvents.some((e) => e.type === 'run.completed' && e.entity?.id === id), 'the WebSocket to see the run end');
+    ws.close();
+    const rec = await http(d, 'GET', `/v1/runs/${id}`);
+    expect(rec.json).toMatchObject({ id, status: 'ok' });
+    const list = await http(d, 'GET', '/v1/runs?limit=1');
+    expect(list.json).toMatchObject({ items: [{ id }], total: 1, limit: 1 });
+  });
+
+  it('cancels a run in flight; nothing is left running', async () => {
+    openai.setScenario({ name: 'stall', stallAfter: 2 });
+    try {
+      const d = await startDaemon();
+      const post = await http(d, 'POST', '/v1/runs', { message: 'stall please', tools: false });
+      const id = post.json.id as string;
+      await waitFor(() => processesMatching('/opt/logos/worker.mjs').some((p) => !p.includes('bwrap')), 'the worker');
+      const cancel = await http(d, 'POST', `/v1/runs/${id}/cancel`);
+      expect(cancel.status).toBe(202);
+      await until(async () => ((await http(d, 'GET', `/v1/runs/${id}`)).json.status as string) === 'error', 'the run to end');
+      expect((await http(d, 'GET', `/v1/runs/${id}`)).json).toMatchObject({ error: { code: 'CANCELLED' } });
+      expect((await http(d, 'POST', `/v1/runs/${id}/cancel`)).status).toBe(404);
+      expect(processesMatching(home.dir).filter((p) => p.includes('worker.mjs'))).toEqual([]);
+    } finally {
+      openai.setScenario('plain');
+    }
+  });
+
+  it('killed with SIGKILL: the next start cleans up the stale pid file and nothing is lost', async () => {
+    const d = await startDaemon();
+    const post = await http(d, 'POST', '/v1/runs', { message: 'before the crash', tools: false });
+    await http(d, 'GET', `/v1/runs/${post.json.id as string}/events`);
+    const pid = (JSON.parse((await home.run(['daemon', 'status', '--json'])).stdout) as { pid: number }).pid;
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => (processesMatching('daemon run').length === 0 ? true : undefined), 'the daemon to die');
+    expect((await home.run(['daemon', 'status'])).code).toBe(3);
+    const d2 = await startDaemon();
+    const runs = await http(d2, 'GET', '/v1/runs');
+    expect(runs.json).toMatchObject({ total: 1, items: [{ id: post.json.id, status: 'ok' }] });
+  });
+});
