@@ -54,6 +54,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   config: async () => (await import('./commands/config.js')).registerConfig,
   daemon: async () => (await import('./commands/daemon.js')).registerDaemon,
   status: async () => (await import('./commands/status.js')).registerStatus,
+  doctor: async () => (await import('./commands/doctor.js')).registerDoctor,
 };
 
 /** Global options that take no value, so the first other word is the command. */

@@ -21,6 +21,8 @@ const PATTERNS: RegExp[] = [
   /()\b(nvapi-[A-Za-z0-9_-]{8,})/g,
   /()\b(gh[pousr]_[A-Za-z0-9]{8,})/g,
   /()\b(hf_[A-Za-z0-9]{8,})/g,
+  // the password of credentials inside a URL: https://user:secret@host
+  /(\/\/[^\s/:@"']+:)([^\s@"'/]+)(?=@)/g,
   // KEY=value / TOKEN=value / SECRET=value / PASSWORD=value assignments
   /\b([A-Z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD)=)([^\s"',;]+)/g,
   // x-api-key / api_key / "apiKey": "…" in JSON or headers (not "Authorization: Bearer", handled above)

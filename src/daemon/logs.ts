@@ -4,7 +4,7 @@ import type { EventBus } from '../core/events.js';
 import { redactText, redactValue } from '../core/redact.js';
 import { matches, parseFilter, parseLevel, parseLineCount, parseSince, type Selection } from '../log/filter.js';
 import { followLines } from '../log/follow.js';
-import { completeLinesEnd, openLog, readRecent } from '../log/reader.js';
+import { completeLinesEnd, openLog, readRecent, readRecentLog } from '../log/reader.js';
 import { parseLine, type LogEntry } from '../log/record.js';
 import type { Route } from './http.js';
 
@@ -71,7 +71,7 @@ export function logRoutes(a: App, _bus: EventBus): Route[] {
           await follow(c.res, a.paths.logFile, selection, limit, c.signal);
           return undefined;
         }
-        const entries = await readRecent(a.paths.logFile, { limit, selection });
+        const entries = await readRecentLog(a.paths.logFile, limit, selection);
         return { body: { items: entries.map(recordOf) } };
       },
     },

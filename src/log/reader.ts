@@ -100,7 +100,17 @@ export interface RecentOptions {
   current?: { log: OpenLog; end: number } | undefined;
 }
 
-/** The last `limit` matching lines of `file` (then `file.1`), oldest first. */
+/** The last `limit` matching lines of the log at `file` and its rotated `file.1`, oldest first. */
+export async function readRecentLog(file: string, limit: number, selection: RecentOptions['selection']): Promise<LogEntry[]> {
+  const current = await openLog(file);
+  try {
+    return await readRecent(file, { limit, selection, current: current && { log: current, end: current.size } });
+  } finally {
+    await current?.fh.close();
+  }
+}
+
+/** The last `limit` matching lines of `opts.current` (the open log), then of `file.1`, oldest first. */
 export async function readRecent(file: string, opts: RecentOptions): Promise<LogEntry[]> {
   const newestFirst: LogEntry[] = [];
   if (opts.limit <= 0) return newestFirst;

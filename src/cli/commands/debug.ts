@@ -1,4 +1,7 @@
+import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { liveDaemon } from '../../daemon/files.js';
+import { resolvePaths } from '../../store/paths.js';
 import { LogosError } from '../../core/errors.js';
 import { redactText } from '../../core/redact.js';
 import type { Selection } from '../../log/filter.js';
@@ -133,6 +136,32 @@ export function registerDebug(program: Command, env: CommandEnv): void {
         printLine(env.io, `state   ${p.state}`);
         printLine(env.io, `data    ${p.data}`);
       }
+    });
+
+  debug
+    .command('bundle')
+    .description('Write one JSON file to share when asking for help: versions, settings, status, doctor, recent log and runs, secrets masked')
+    .option('-o, --output <file>', 'where to write it (default: logos-bundle-<time>.json here; - for stdout)')
+    .option('--json', 'print where it went as JSON')
+    .addHelpText('after', '\nNothing is probed over the network. Keys from the vault and the environment, tokens and\ncredentials inside URLs are masked wherever they appear.\n\nExamples:\n  $ logos debug bundle\n  $ logos debug bundle -o /tmp/logos.json')
+    .action(async (opts: JsonOpt & { output?: string }) => {
+      setJson(env, opts);
+      const paths = resolvePaths();
+      const daemon = liveDaemon(paths.daemonPidFile);
+      const a = await app(env);
+      const { makeBundle } = await import('../../app/bundle.js');
+      const bundle = await makeBundle(a, { daemon: daemon ? { running: true, pid: daemon.pid, host: daemon.host, port: daemon.port } : { running: false } });
+      const text = `${JSON.stringify(bundle, null, 2)}\n`;
+      if (opts.output === '-') {
+        env.io.out.write(text);
+        return;
+      }
+      const file = opts.output ?? `logos-bundle-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+      await writeFile(file, text, { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
+        throw new LogosError(err.code === 'EEXIST' ? 'ALREADY_EXISTS' : 'PATH_NOT_WRITABLE', `Cannot write ${file}: ${err.code ?? err.message}.`, { hint: 'Pick another file with -o.' });
+      });
+      if (opts.json) printJson(env.io, { ok: true, file, bytes: Buffer.byteLength(text) });
+      else printLine(env.io, `Wrote ${file} (${Buffer.byteLength(text)} bytes, secrets masked). Look it over before you share it.`);
     });
 
   debug
