@@ -290,6 +290,12 @@ try {
   // Without the fixed cost of starting a task: frames/s between the two lengths.
   const [short, long] = byLength;
   report('streaming rate (800k more frames, start-up excluded)', (long.frames - short.frames) / ((long.ms - short.ms) / 1000) / 1000, 'k frames/s', undefined, 'target ≥ 250k frames/s');
+
+  // 8. The daemon.
+  bigReply = undefined;
+  console.log('');
+  const { benchDaemon } = await import('./daemon.mjs');
+  await benchDaemon({ root, env, logos, report });
 } finally {
   server.close();
   rmSync(home, { recursive: true, force: true });

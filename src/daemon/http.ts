@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -31,7 +31,9 @@ export interface RequestContext {
 export type Handler = (ctx: RequestContext) => Promise<HandlerResult | undefined> | HandlerResult | undefined;
 export interface HandlerResult {
   status?: number;
-  body: unknown;
+  body?: unknown;
+  /** The body already as JSON text, masked (a hot path serves it from a cache). */
+  raw?: string;
 }
 
 export interface Route {
@@ -95,12 +97,15 @@ export function sendError(res: ServerResponse, err: LogosError | { code: string;
   sendJson(res, status ?? statusFor(e.code), { ok: false, error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } });
 }
 
-/** Constant-time comparison of a presented token with the daemon's (hashes first: equal lengths). */
+/**
+ * Constant-time comparison of a presented token with the daemon's. Only the length
+ * can be learnt from timing, and every token has the same length (43 characters).
+ */
 export function tokenMatches(presented: string | undefined, token: string): boolean {
   if (!presented) return false;
-  const a = createHash('sha256').update(presented).digest();
-  const b = createHash('sha256').update(token).digest();
-  return timingSafeEqual(a, b);
+  const a = Buffer.from(presented);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function bearer(req: IncomingMessage): string | undefined {
@@ -220,8 +225,18 @@ export async function startHttpServer(opts: HttpOptions): Promise<HttpServer> {
       sendError(res, { code: 'UNAUTHORIZED', message: 'A valid bearer token is required.', hint: 'Send `Authorization: Bearer <token>`; the token is in the file `logos daemon status` names.' }, 401);
       return;
     }
-    const controller = new AbortController();
-    res.on('close', () => controller.abort());
+    // The signal is made only for handlers that ask for it (it costs on the busiest path).
+    let controller: AbortController | undefined;
+    const signalOf = (): AbortSignal => {
+      if (!controller) {
+        const c = new AbortController();
+        controller = c;
+        res.on('close', () => {
+          if (!res.writableFinished) c.abort();
+        });
+      }
+      return controller.signal;
+    };
     let body: unknown;
     if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
       const raw = await readBody(req, maxBody);
@@ -233,8 +248,24 @@ export async function startHttpServer(opts: HttpOptions): Promise<HttpServer> {
         }
       }
     }
-    const result = await route.handler({ method, path: url.pathname, params: match(route.parts, path) ?? {}, query: url.searchParams, headers: req.headers, body, signal: controller.signal, req, res });
-    if (result !== undefined) sendJson(res, result.status ?? 200, result.body);
+    const result = await route.handler({
+      method,
+      path: url.pathname,
+      params: match(route.parts, path) ?? {},
+      query: url.searchParams,
+      headers: req.headers,
+      body,
+      get signal() {
+        return signalOf();
+      },
+      req,
+      res,
+    });
+    if (result === undefined) return;
+    if (result.raw !== undefined) {
+      res.writeHead(result.status ?? 200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(result.raw), 'cache-control': 'no-store' });
+      res.end(result.raw);
+    } else sendJson(res, result.status ?? 200, result.body);
   };
 
   const server = createServer((req, res) => {

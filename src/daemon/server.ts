@@ -4,6 +4,10 @@ import { getProviderStatuses } from '../app/provider-status.js';
 import { collectStatus, type DaemonInfo, type StatusReport } from '../app/status.js';
 import { EventBus } from '../core/events.js';
 import { LogosError } from '../core/errors.js';
+import { redactValue } from '../core/redact.js';
+import { followLines } from '../log/follow.js';
+import { completeLinesEnd, openLog } from '../log/reader.js';
+import { parseLine } from '../log/record.js';
 import { apiRoutes, RunRegistry } from './api.js';
 import { ensureToken, liveDaemon, processStartTicks, removePidFile, writePidFile } from './files.js';
 import { isLoopback, startHttpServer, type HttpServer } from './http.js';
@@ -81,8 +85,16 @@ export async function startDaemon(a: App, opts: DaemonOptions = {}): Promise<Run
     const s = snapshot ?? (await refresh());
     return { ...s, daemon: info() };
   };
+  // The JSON of the latest snapshot, made once per snapshot and second of uptime.
+  let cached: { of: StatusReport; second: number; text: string } | undefined;
+  const statusJson = async (): Promise<string> => {
+    const s = snapshot ?? (await refresh());
+    const second = Math.floor(Date.now() / 1000);
+    if (cached?.of !== s || cached.second !== second) cached = { of: s, second, text: `${JSON.stringify(redactValue({ ...s, daemon: info() }))}\n` };
+    return cached.text;
+  };
 
-  const services = daemonServices(a, { status });
+  const services = daemonServices(a, { status, statusJson });
   const events = wsEvents(bus);
   const server: HttpServer = await startHttpServer({
     host,
@@ -128,6 +140,19 @@ export async function startDaemon(a: App, opts: DaemonOptions = {}): Promise<Run
     lastProviders = now;
   });
 
+  // The unified log as events (log.record), for the dashboard and any WebSocket client.
+  const logFollow = new AbortController();
+  void (async () => {
+    const current = await openLog(a.paths.logFile);
+    const start = current ? { log: current, pos: await completeLinesEnd(current.fh, current.size) } : undefined;
+    for await (const lines of followLines(a.paths.logFile, { signal: logFollow.signal, start })) {
+      for (const line of lines) {
+        const e = parseLine(line);
+        if (e.kind === 'record') bus.publish('log.record', { kind: 'log', id: typeof e.record.source === 'string' ? e.record.source : 'log' }, redactValue(e.record), 'log');
+      }
+    }
+  })().catch((err: unknown) => log.warn('log follower stopped', { error: err instanceof Error ? err.message : String(err) }));
+
   let stopping = false;
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
@@ -135,6 +160,7 @@ export async function startDaemon(a: App, opts: DaemonOptions = {}): Promise<Run
     if (stopping) return stopped;
     stopping = true;
     for (const t of timers) clearTimeout(t);
+    logFollow.abort();
     runs.abortAll(`The daemon is ${reason}.`);
     events.close();
     await server.close();

@@ -24,6 +24,7 @@ import type { DaemonServices, Page, RunRequest, StartedRun } from './api.js';
 export interface ServicesOptions {
   /** The latest status snapshot (kept fresh by the daemon). */
   status: () => Promise<StatusReport>;
+  statusJson?: () => Promise<string>;
 }
 
 function str(b: Record<string, unknown>, k: string): string | undefined {
@@ -37,6 +38,7 @@ export function daemonServices(a: App, opts: ServicesOptions): DaemonServices {
   return {
     version: packageVersion(),
     status: opts.status,
+    ...(opts.statusJson ? { statusJson: opts.statusJson } : {}),
 
     async ready() {
       const checks: Array<{ name: string; ok: boolean; detail?: string }> = [];

@@ -6,6 +6,9 @@ import { redactValue } from '../core/redact.js';
 
 /**
  * Live events to clients: WebSocket /v1/events and server-sent events. Each
+ * WebSocket message is a JSON array of what is ready at that moment (events, in
+ * order, and notices such as `hello` or `events.dropped`): at thousands of events a
+ * second, one message per event would cost both ends more than the events. Each
  * client has its own bounded queue (see core/events.ts) and is written to only
  * while its socket keeps up: a client that stops reading loses its oldest events
  * (and is told how many), it never makes the daemon buffer without bound or slows
@@ -31,6 +34,17 @@ export function droppedNotice(count: number, reason: 'slow' | 'gap'): { type: 'e
   return { type: 'events.dropped', count, reason: reason === 'slow' ? 'the client fell behind; the oldest events were dropped' : 'asked to replay from further back than the daemon keeps' };
 }
 
+/** An event as JSON, masked; made once per event however many clients get it. */
+const jsonOf = new WeakMap<LogosEvent, string>();
+function eventJson(ev: LogosEvent): string {
+  let s = jsonOf.get(ev);
+  if (s === undefined) {
+    s = JSON.stringify(redactValue(ev));
+    jsonOf.set(ev, s);
+  }
+  return s;
+}
+
 export interface WsEvents {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void;
   readonly clients: number;
@@ -48,9 +62,9 @@ export function wsEvents(bus: EventBus, opts: { queueLimit?: number; pingMs?: nu
     const pump = (): void => {
       if (ws.readyState !== ws.OPEN) return;
       const dropped = sub.takeDropped();
-      if (dropped > 0) ws.send(JSON.stringify(droppedNotice(dropped, 'slow')));
+      if (dropped > 0) ws.send(JSON.stringify([droppedNotice(dropped, 'slow')]));
       while (sub.pending > 0 && ws.bufferedAmount < HIGH_WATER) {
-        for (const ev of sub.drain(64)) ws.send(JSON.stringify(redactValue(ev)));
+        ws.send(`[${sub.drain(256).map(eventJson).join(',')}]`);
       }
       // Still events to send but the socket is full: look again shortly (ws has no drain event).
       if (sub.pending > 0 && !timer) {
@@ -66,8 +80,7 @@ export function wsEvents(bus: EventBus, opts: { queueLimit?: number; pingMs?: nu
       queueLimit: opts.queueLimit ?? 1000,
       onReady: () => setImmediate(pump),
     });
-    ws.send(JSON.stringify({ type: 'hello', v: 1, last_seq: bus.lastSeq }));
-    if (sub.missedBeforeReplay > 0) ws.send(JSON.stringify(droppedNotice(sub.missedBeforeReplay, 'gap')));
+    ws.send(JSON.stringify([{ type: 'hello', v: 1, last_seq: bus.lastSeq }, ...(sub.missedBeforeReplay > 0 ? [droppedNotice(sub.missedBeforeReplay, 'gap')] : [])]));
     pump();
     const ping = setInterval(() => {
       if (!alive) {

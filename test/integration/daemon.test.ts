@@ -112,7 +112,7 @@ describe('logos daemon', () => {
     const d = await startDaemon();
     const ws = new WebSocket(`ws://127.0.0.1:${d.port}/v1/events?types=run.*`, { headers: { authorization: `Bearer ${d.token}` } });
     const wsEvents: Array<{ type: string; entity?: { id: string } }> = [];
-    ws.on('message', (m) => wsEvents.push(JSON.parse(String(m)) as { type: string }));
+    ws.on('message', (m) => wsEvents.push(...(JSON.parse(String(m)) as Array<{ type: string }>)));
     await new Promise((r) => ws.once('open', r));
     const post = await http(d, 'POST', '/v1/runs', { message: 'hello daemon', sandbox: undefined, tools: false });
     expect(post.status).toBe(202);

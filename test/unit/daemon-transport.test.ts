@@ -136,7 +136,7 @@ function connect(port: number, query = '', headers: Record<string, string> = { a
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/events${query}`, { headers });
     const messages: Array<Record<string, unknown>> = [];
-    ws.on('message', (d) => messages.push(JSON.parse(String(d)) as Record<string, unknown>));
+    ws.on('message', (d) => messages.push(...(JSON.parse(String(d)) as Array<Record<string, unknown>>)));
     ws.once('open', () => resolve({ ws, messages }));
     ws.once('unexpected-response', (_req, res) => reject(new Error(`status ${res.statusCode}`)));
     ws.once('error', reject);

@@ -74,7 +74,8 @@ Examples:
       const { startDaemon } = await import('../../daemon/server.js');
       await cancellable(env, async () => {
         const daemon = await startDaemon(a, { ...(port !== undefined ? { port } : {}), ...(opts.host ? { host: opts.host } : {}) });
-        if (opts.json) printJson(env.io, { ok: true, pid: process.pid, host: daemon.host, port: daemon.port });
+        // One line, so a supervisor or a script can read the address as soon as it is there.
+        if (opts.json) env.io.out.write(`${JSON.stringify({ ok: true, pid: process.pid, host: daemon.host, port: daemon.port })}\n`);
         else printLine(env.io, `Logos daemon listening on http://${daemon.host}:${daemon.port}/v1 (pid ${process.pid})`);
         const onAbort = (): void => void daemon.stop('stopping (signal)');
         env.signal.addEventListener('abort', onAbort, { once: true });
