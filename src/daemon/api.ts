@@ -63,9 +63,17 @@ export interface DaemonServices {
 /** Runs this daemon started and has not finished: what cancel and the run event stream need. */
 export class RunRegistry {
   private readonly live = new Map<string, { controller: AbortController; firstSeq: number }>();
+  /** Ids of runs this daemon started (the newest 1,000), whether or not they still run. */
+  private readonly ours = new Set<string>();
 
   add(id: string, controller: AbortController, firstSeq: number): void {
     this.live.set(id, { controller, firstSeq });
+    this.ours.add(id);
+    if (this.ours.size > 1000) this.ours.delete(this.ours.values().next().value as string);
+  }
+
+  startedHere(id: string): boolean {
+    return this.ours.has(id);
   }
 
   remove(id: string): void {

@@ -78,6 +78,15 @@ export async function startDaemon(a: App, opts: DaemonOptions = {}): Promise<Run
     if (!before) return;
     const phase = new Map(before.sandboxes.map((s) => [s.name, s.phase]));
     for (const s of after.sandboxes) if (phase.get(s.name) !== s.phase) bus.publish('sandbox.phase_changed', { kind: 'sandbox', id: s.name }, { from: phase.get(s.name) ?? null, to: s.phase, detail: s.detail ?? null });
+    // Runs started elsewhere (the CLI, cron) appear and end in the records: tell the clients too.
+    const seen = new Map(before.runs.map((r) => [r.id, r.status]));
+    for (const r of [...after.runs].reverse()) {
+      if (runs.startedHere(r.id)) continue; // this daemon's own runs publish their events as they happen
+      const was = seen.get(r.id);
+      if (was === r.status) continue;
+      if (was === undefined) bus.publish('run.started', { kind: 'run', id: r.id }, { sandbox: r.sandbox, route: r.route, external: true });
+      if (r.status !== 'running') bus.publish(r.status === 'ok' ? 'run.completed' : 'run.failed', { kind: 'run', id: r.id }, { ...r, external: true });
+    }
     const reason = new Map(before.routes.map((r) => [r.name, `${r.status}/${r.reason ?? ''}`]));
     for (const r of after.routes) if (reason.get(r.name) !== `${r.status}/${r.reason ?? ''}`) bus.publish('route.status_changed', { kind: 'route', id: r.name }, { status: r.status, reason: r.reason ?? null });
   };
@@ -111,6 +120,8 @@ export async function startDaemon(a: App, opts: DaemonOptions = {}): Promise<Run
     }
     throw err;
   });
+  // The first snapshot now: what exists before this moment is the baseline changes are told against.
+  await refresh();
   const ticks = processStartTicks(process.pid) ?? 0;
   await writePidFile(a.paths.daemonPidFile, { pid: process.pid, start_ticks: ticks, started_at: started.toISOString(), host, port: server.port, version: packageVersion() });
   log.info('daemon started', { host, port: server.port, loopback: isLoopback(host) });

@@ -155,10 +155,39 @@ describe('logos daemon', () => {
     await http(d, 'GET', `/v1/runs/${post.json.id as string}/events`);
     const pid = (JSON.parse((await home.run(['daemon', 'status', '--json'])).stdout) as { pid: number }).pid;
     process.kill(pid, 'SIGKILL');
-    await waitFor(() => (processesMatching('daemon run').length === 0 ? true : undefined), 'the daemon to die');
+    await waitFor(() => {
+      try {
+        return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ? true : undefined;
+      } catch {
+        return true; // gone
+      }
+    }, 'the daemon to die');
     expect((await home.run(['daemon', 'status'])).code).toBe(3);
     const d2 = await startDaemon();
     const runs = await http(d2, 'GET', '/v1/runs');
     expect(runs.json).toMatchObject({ total: 1, items: [{ id: post.json.id, status: 'ok' }] });
   });
+
+  it('a run made by the CLI shows up as events too; the log is served with the tail filters', async () => {
+    const d = await startDaemon();
+    const ws = new WebSocket(`ws://127.0.0.1:${d.port}/v1/events?types=run.*,log.record`, { headers: { authorization: `Bearer ${d.token}` } });
+    const seen: Array<{ type: string; entity?: { id: string }; payload?: Record<string, unknown> }> = [];
+    ws.on('message', (m) => seen.push(...(JSON.parse(String(m)) as typeof seen)));
+    await new Promise((r) => ws.once('open', r));
+    const r = await home.run(['run', '--no-tools', '--json', 'from the cli']);
+    expect(r.code, r.stderr).toBe(0);
+    const id = (JSON.parse(r.stdout.trim().split('\n')[0] as string) as { task_id: string }).task_id;
+    await waitFor(() => seen.some((e) => e.type === 'run.completed' && e.entity?.id === id), 'the daemon to notice the CLI run');
+    await waitFor(() => seen.some((e) => e.type === 'log.record' && e.payload?.task_id === id), 'the run\'s log records as events');
+    ws.close();
+    const logs = await http(d, 'GET', `/v1/logs?lines=5&filter=task_id=${id}&level=info`);
+    expect(logs.status).toBe(200);
+    const items = logs.json.items as Array<{ task_id: string; level: string }>;
+    expect(items.length).toBeGreaterThan(0);
+    expect(items.length).toBeLessThanOrEqual(5);
+    for (const it of items) expect(it).toMatchObject({ task_id: id });
+    expect(items.every((it) => it.level !== 'debug')).toBe(true);
+    expect((await http(d, 'GET', '/v1/logs?level=loud')).status).toBe(400);
+  });
 });
+
