@@ -1,7 +1,7 @@
 import type { Clock, Logger } from './context.js';
 import { checkTaskSize, dispatchTask, type DispatchOutcome } from './dispatch.js';
 import { LogosError } from './errors.js';
-import { newTaskId } from './names.js';
+import { newTaskId, sandboxNameForRoute } from './names.js';
 import type { Records } from './ports.js';
 import type { ChatMessage, Frame, TaskInput } from './protocol.js';
 import { resolveRoute, type RouteRecord, type RoutesFile } from './routes.js';
@@ -71,18 +71,20 @@ async function pickSandbox(ctx: RunTaskContext, input: RunTaskInput): Promise<{ 
     return { sandbox: sb, route };
   }
   const route = await resolveRoute(ctx, input.route);
-  const existing = own(file.sandboxes, route.name);
+  const driver = ctx.defaultDriver(route);
+  // OpenShell takes names of at most 19 characters: a longer route name gets a short stable one.
+  const name = sandboxNameForRoute(route.name, driver);
+  const existing = own(file.sandboxes, name);
   if (existing && existing.route === route.name) return { sandbox: existing, route };
   if (existing) {
-    throw new LogosError('IN_USE', `The sandbox '${route.name}' exists but is bound to route '${existing.route}'.`, {
+    throw new LogosError('IN_USE', `The sandbox '${name}' exists but is bound to route '${existing.route}'.`, {
       hint: 'Pass --sandbox explicitly.',
     });
   }
-  const driver = ctx.defaultDriver(route);
   input.onProgress?.(
-    `Creating sandbox '${route.name}' for route ${route.name} (${driver === 'openshell' ? `on gateway ${route.gateway}` : 'local'}, first use)`,
+    `Creating sandbox '${name}' for route ${route.name} (${driver === 'openshell' ? `on gateway ${route.gateway}` : 'local'}, first use)`,
   );
-  const sandbox = await createSandbox(ctx, { name: route.name, driver, route });
+  const sandbox = await createSandbox(ctx, { name, driver, route });
   return { sandbox, route };
 }
 

@@ -19,6 +19,10 @@ export interface SandboxRecord {
   workspace?: string;
   /** OpenShell: sha256 of the worker bundle uploaded into the sandbox. */
   worker_sha?: string;
+  /** OpenShell: the release line it was created on (0.0.x sandboxes must be recreated on 0.1.x). Absent: 0.0. */
+  os_line?: '0.0' | '0.1';
+  /** OpenShell: the image it was created from. */
+  image?: string;
 }
 
 export interface SandboxesFile {
@@ -120,7 +124,7 @@ export async function createSandbox(
   ctx: SandboxContext,
   input: { name: string; driver: DriverKind; route: RouteRecord },
 ): Promise<SandboxRecord> {
-  const name = validateSandboxName(input.name);
+  const name = validateSandboxName(input.name, input.driver);
   const driver = ctx.driver(input.driver);
   await driver.preflight();
   const existing = own((await ctx.sandboxes.read()).sandboxes, name);

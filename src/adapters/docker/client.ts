@@ -148,8 +148,10 @@ export class DockerClient implements Docker {
   async run(spec: ContainerSpec): Promise<void> {
     const args = ['run', '-d', '--name', spec.name];
     if (spec.restart) args.push('--restart', spec.restart);
+    if (spec.user) args.push('--user', spec.user);
     for (const p of spec.ports) args.push('-p', `${p.hostIp}:${p.hostPort}:${p.containerPort}`);
     for (const v of spec.volumes) args.push('-v', `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`);
+    for (const h of spec.addHosts ?? []) args.push('--add-host', h);
     for (const g of spec.groupAdd ?? []) args.push('--group-add', g);
     for (const [k, v] of Object.entries(spec.env)) args.push('-e', `${k}=${v}`);
     for (const [k, v] of Object.entries(spec.labels)) args.push('--label', `${k}=${v}`);

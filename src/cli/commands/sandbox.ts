@@ -19,7 +19,7 @@ export function registerSandbox(program: Command, env: CommandEnv): void {
 
   sb.command('create')
     .description('Create a sandbox')
-    .argument('<name>', 'lowercase letters, digits, "-" and "."')
+    .argument('<name>', 'lowercase letters, digits and "-" (OpenShell: at most 19 characters, no "."; local: "." and up to 63 too)')
     .option('--driver <driver>', 'local (bubblewrap) or openshell (default: openshell for routes on a gateway, else local)')
     .option('-r, --route <route>', 'model route (default: the default route); fixed for the sandbox\'s life')
     .option('--json', 'print JSON')

@@ -195,7 +195,7 @@ function cmdPs(ctx, { opts, pos }) {
 function ensureImage(ctx, state, ref, stream) {
   if (findImage(state, ref)) return;
   if (stream === 'run') errw(`Unable to find image '${ref}' locally\n`);
-  if (pullFails(ctx.env, ref)) return pullError(ref);
+  if (pullFails(ctx.env, ref, state)) return pullError(ref);
   for (const l of pullLines(ref, false)) errw(`${l}\n`);
   state.images[ref] = newImage(ref);
   return null;
@@ -241,7 +241,7 @@ function createContainer(ctx, cmd, { opts, pos }) {
       if (m.Type === 'volume' && !state.volumes[m.Name]) state.volumes[m.Name] = newVolume(m.Name, {});
     }
     const image = findImage(state, ref);
-    const entrypoint = opts.entrypoint !== undefined ? [opts.entrypoint] : null;
+    const entrypoint = opts.entrypoint !== undefined ? [opts.entrypoint] : (image.Entrypoint ?? null);
     const cmdv = cmdArgs.length ? cmdArgs : image.Cmd;
     const argv = [...(entrypoint ?? []), ...cmdv];
     const ct = {
@@ -466,7 +466,7 @@ function cmdPull(ctx, { opts, pos }) {
   if (!raw.slice(raw.lastIndexOf('/') + 1).includes(':') && !raw.includes('@')) out('Using default tag: latest\n');
   daemonCheck(ctx.env);
   const ref = normaliseRef(raw);
-  if (pullFails(ctx.env, ref)) throw new Exit(1, `${pullError(ref)}\n`);
+  if (pullFails(ctx.env, ref, ctx.engine.read())) throw new Exit(1, `${pullError(ref)}\n`);
   const have = ctx.engine.update((state) => {
     const had = Boolean(state.images[ref]);
     if (!had) state.images[ref] = newImage(ref);
