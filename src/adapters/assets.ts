@@ -42,3 +42,8 @@ export function bundledWorkerFile(): string {
 export function policyFile(name: string): string {
   return join(packageRoot(), 'policies', name);
 }
+
+/** A file under templates/ (the sandbox Dockerfile, provider profiles). */
+export function templateFile(name: string): string {
+  return join(packageRoot(), 'templates', name);
+}

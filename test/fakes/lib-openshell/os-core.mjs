@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { readJson, updateJson, writeJsonAtomic, envListMatches, toYaml } from './common.mjs';
 import { isGatewayImageRef, sandboxProblem, tagLine, tagOf } from './gw-image.mjs';
+import { findImage, registryHas } from './docker-engine.mjs';
 
 export const PROG = 'openshell';
 
@@ -332,6 +333,17 @@ export class Server {
   containerProblem() {
     const ct = gatewayContainerFor(this.gw.endpoint);
     return ct ? sandboxProblem(ct, ct.Config.Image) : null;
+  }
+
+  /**
+   * A docker-driver gateway pulls the sandbox image into the host's docker (if_not_present): one
+   * that is neither there nor on a registry ends provisioning with ImagePullBackOff.
+   */
+  imageProblem(image) {
+    if (!gatewayContainerFor(this.gw.endpoint)) return null;
+    const state = readJson(path.join(process.env.FAKE_DOCKER_STATE, 'state.json'), { containers: [], images: {} });
+    if (findImage(state, image) || registryHas(image, state)) return null;
+    return { reason: 'ImagePullBackOff', message: `failed to pull image "${image}": pull access denied, repository does not exist or may require authorization` };
   }
 
   sandboxDir(ws, name) {

@@ -212,7 +212,7 @@ export async function sandboxCreate(ctx) {
   }
   // A gateway container started without what sandboxes need (openshell-cli.md §13) provisions
   // nothing: the supervisor cannot be mounted or cannot call back.
-  const gwProblem = srv.containerProblem();
+  const gwProblem = srv.containerProblem() ?? srv.imageProblem(image);
   const errorMode = envListMatches(ctx.env.FAKE_OPENSHELL_SANDBOX_ERROR, name) || Boolean(gwProblem);
   const errorReason = gwProblem ?? { reason: 'ImagePullBackOff', message: `failed to pull image "${image}"` };
   const hang = isTruthyEnv(ctx.env.FAKE_OPENSHELL_CREATE_HANG);
