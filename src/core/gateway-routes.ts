@@ -1,7 +1,7 @@
 import type { Clock, Logger } from './context.js';
 import { LogosError } from './errors.js';
 import { OPENSHELL_NAME_MAX, shortOpenShellName } from './names.js';
-import { gatewayVisibleEndpoint, type OpenShell, type OsLine, type OsProviderSpec, type OsTarget } from './openshell.js';
+import { gatewayVisibleEndpoint, type OpenShell, type OsLine, type OsProviderItem, type OsProviderSpec, type OsTarget } from './openshell.js';
 import { baseUrlVarFor, credentialKeyFor, profileFor, profileIdFor, sameProfile } from './profiles.js';
 import type { CredentialSource, Records } from './ports.js';
 import { getProvider } from './providers.js';
@@ -118,15 +118,24 @@ async function ensureProfile(ctx: GatewayRouteContext, route: RouteRecord, t: Os
   else if (!sameProfile(have, want)) await ctx.openshell.profileUpdate(t, { ...want, ...(have.resource_version !== undefined ? { resource_version: have.resource_version } : {}) });
 }
 
-/** The provider exists with the current key (and, on 0.0.x, base URL). */
-async function ensureProvider(ctx: GatewayRouteContext, t: OsTarget, spec: OsProviderSpec, known?: string[]): Promise<void> {
-  if (known) {
-    if (known.includes(spec.name)) await ctx.openshell.providerUpdate(t, spec);
-    else await ctx.openshell.providerCreate(t, spec);
+/**
+ * The provider exists, of the right type, with the current key (and, on 0.0.x, base URL).
+ * A provider of another type is replaced: after an upgrade to 0.1.x the gateway keeps the
+ * 0.0.x provider (type openai|anthropic), whose profile does not exist there.
+ */
+async function ensureProvider(ctx: GatewayRouteContext, t: OsTarget, spec: OsProviderSpec, known?: OsProviderItem[]): Promise<void> {
+  if (!known) {
+    const r = await ctx.openshell.providerCreate(t, spec);
+    if (r === 'exists') await ensureProvider(ctx, t, spec, await ctx.openshell.providerList(t));
     return;
   }
-  const r = await ctx.openshell.providerCreate(t, spec);
-  if (r === 'exists') await ctx.openshell.providerUpdate(t, spec);
+  const cur = known.find((p) => p.name === spec.name);
+  if (cur && cur.type !== spec.type) {
+    ctx.logger.info('replacing a provider of another type', { gateway: t.gateway, workspace: t.workspace, provider: spec.name, had: cur.type, want: spec.type });
+    await ctx.openshell.providerDelete(t, spec.name);
+    await ctx.openshell.providerCreate(t, spec);
+  } else if (cur) await ctx.openshell.providerUpdate(t, spec);
+  else await ctx.openshell.providerCreate(t, spec);
 }
 
 /**
@@ -162,7 +171,7 @@ export async function syncRoute(ctx: GatewayRouteContext, route: RouteRecord): P
   const spec = await step(ctx, route, 'read the credential', () => providerSpec(ctx, route, line));
   const names = await step(ctx, route, 'check workspace', async () => {
     try {
-      return (await ctx.openshell.providerList(t)).map((p) => p.name);
+      return await ctx.openshell.providerList(t);
     } catch (err) {
       // The workspace itself is gone (e.g. a gateway rebuilt without its volume): recreate it.
       if (!(err instanceof LogosError) || !/workspace.*not found/i.test(err.message)) throw err;

@@ -97,8 +97,9 @@ describe('route add on a gateway', () => {
     expect(JSON.parse(add.stdout).route.status).toBe('ready');
     const seq = workspaceCalls('r1');
     const port = new URL(model.url).port;
-    expect(seq.slice(-3)).toEqual([
+    expect(seq.slice(-4)).toEqual([
       `provider create --name logos-lmstudio --type openai --credential OPENAI_API_KEY --config OPENAI_BASE_URL=http://host.openshell.internal:${port}/v1`,
+      'provider list -o json',
       `provider update logos-lmstudio --credential OPENAI_API_KEY --config OPENAI_BASE_URL=http://host.openshell.internal:${port}/v1`,
       'inference set --provider logos-lmstudio --model m1 --no-verify --timeout 600',
     ]);

@@ -209,6 +209,9 @@ export class DockerClient implements Docker, ImageDocker {
   }
 
   async rootDir(): Promise<string | undefined> {
+    // A docker engine on another machine keeps its images there: nothing to measure here.
+    const host = process.env.DOCKER_HOST ?? '';
+    if (host && !host.startsWith('unix://')) return undefined;
     const res = await this.call(['info', '--format', '{{.DockerRootDir}}'], 20_000);
     const dir = res.stdout.trim();
     return res.exitCode === 0 && dir.startsWith('/') ? dir : undefined;

@@ -85,7 +85,7 @@ changes nothing; a container of another version or an older Logos is recreated (
         return;
       }
       if (opts.json) {
-        printJson(env.io, { ok: true, gateway: res.gateway, already_running: res.alreadyRunning });
+        printJson(env.io, { ok: true, gateway: res.gateway, already_running: res.alreadyRunning, ...(res.recreated ? { recreated: res.recreated } : {}) });
         return;
       }
       const c = colors(env.io);

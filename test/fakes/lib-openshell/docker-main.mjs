@@ -79,6 +79,7 @@ function cmdInfo(ctx, { opts, pos }) {
     throw new Exit(1, `${NO_DAEMON}\n`);
   }
   const st = ctx.engine.read();
+  fs.mkdirSync(path.join(ctx.engine.dir, 'root'), { recursive: true });
   const running = st.containers.filter((c) => c.State.Running).length;
   const info = {
     ID: 'FAKE:DOCKER:ENGINE',
