@@ -62,7 +62,9 @@ async function pickSandbox(ctx: RunTaskContext, input: RunTaskInput): Promise<{ 
         hint: `Create it with \`logos sandbox create ${input.sandbox}\`, or leave out --sandbox to use the route's own sandbox.`,
       });
     }
-    if (input.route && input.route !== sb.route) {
+    // --route may name the route or give its provider/model: compare the route it resolves to.
+    const asked = input.route ? (await resolveRoute(ctx, input.route)).name : undefined;
+    if (asked && asked !== sb.route) {
       throw new LogosError('INVALID_ARGUMENT', `Sandbox '${sb.name}' is bound to route '${sb.route}', not '${input.route}'.`, {
         hint: 'A sandbox keeps its model route for life. Leave out --route, or use a sandbox created with that route.',
       });

@@ -242,3 +242,18 @@ describe('logos image', () => {
     expect(readFileSync(join(os.home.env.LOGOS_HOME as string, 'config', 'config.json'), 'utf8')).toContain('"sandboxImage"');
   });
 });
+
+describe('--route by provider/model', () => {
+  it('runs on the route added with that spec, and says which routes when it is ambiguous', async () => {
+    const env = { OPENAI_BASE_URL: model.url };
+    expect((await os.home.run(['route', 'add', 'custom/fake-model', '--endpoint', model.url, '--name', 'first'], { env })).code).toBe(0);
+    const run = await os.home.run(['run', '--route', 'custom/fake-model', '--json', 'spec'], { env });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(jsonLines(run.stdout).at(-1)).toMatchObject({ type: 'task_result', status: 'ok' });
+    expect(JSON.parse((await os.home.run(['sandbox', 'list', '--json'])).stdout)[0]).toMatchObject({ name: 'first', route: 'first' });
+    expect((await os.home.run(['route', 'add', 'custom/fake-model', '--endpoint', model.url, '--name', 'second'], { env })).code).toBe(0);
+    const amb = await os.home.run(['run', '--route', 'custom/fake-model', '--json', 'x'], { env });
+    expect(amb.code).toBe(2);
+    expect(JSON.parse(amb.stdout).error).toMatchObject({ code: 'INVALID_ARGUMENT', message: '2 routes use custom/fake-model: first, second.' });
+  });
+});

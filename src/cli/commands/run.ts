@@ -27,7 +27,7 @@ export function registerRun(program: Command, env: CommandEnv): void {
     .description('Send one task to a fresh worker in a sandbox and stream the reply')
     .argument('[message...]', 'the message (or use --file, or pipe it on stdin)')
     .option('-s, --sandbox <name>', 'sandbox to run in (default: the sandbox of the route, created on first use)')
-    .option('-r, --route <name>', 'model route (default: the default route)')
+    .option('-r, --route <name>', 'model route, by name or as the provider/model it was added with (default: the default route)')
     .option('--system <text>', 'system prompt')
     .option('-f, --file <path>', 'read the message from a file')
     .option('-t, --timeout <duration>', 'deadline for the whole task, e.g. 90s, 10m (default: 600s)')

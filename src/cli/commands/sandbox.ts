@@ -21,7 +21,7 @@ export function registerSandbox(program: Command, env: CommandEnv): void {
     .description('Create a sandbox')
     .argument('<name>', 'lowercase letters, digits and "-" (OpenShell: at most 19 characters, no "."; local: "." and up to 63 too)')
     .option('--driver <driver>', 'local (bubblewrap) or openshell (default: openshell for routes on a gateway, else local)')
-    .option('-r, --route <route>', 'model route (default: the default route); fixed for the sandbox\'s life')
+    .option('-r, --route <route>', 'model route, by name or provider/model (default: the default route); fixed for the sandbox\'s life')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  $ logos sandbox create work\n  $ logos sandbox create review --driver local --route qwen-qwen3-5-9b')
     .action(async (name: string, opts: JsonOpt & { driver?: string; route?: string }) => {
