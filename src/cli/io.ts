@@ -75,8 +75,9 @@ export function colors(io: Io, stream: 'out' | 'err' = 'out') {
 export function visibleWidth(text: string): number {
   let w = 0;
   for (const ch of text.replace(/\u001b\[[0-9;]*m/g, '')) {
-    if (/[\p{Mn}\p{Me}\u200b-\u200f\ufe00-\ufe0f]/u.test(ch)) continue;
     const cp = ch.codePointAt(0) ?? 0;
+    // Combining marks, zero-width characters and variation selectors take no column.
+    if (/\p{M}/u.test(ch) || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0xfe00 && cp <= 0xfe0f)) continue;
     const wide =
       (cp >= 0x1100 && cp <= 0x115f) ||
       (cp >= 0x2e80 && cp <= 0xa4cf && cp !== 0x303f) ||
