@@ -138,10 +138,11 @@ describe('fake openshell 0.1.x', () => {
     const gone = await os01(['sandbox', 'delete', 'never-was']);
     expect(gone.code).toBe(0);
     expect(stripAnsi(gone.stdout)).toBe('✓ Sandbox never-was already deleted\n');
-    const pending = await os01(['sandbox', 'delete', 'pa'], { env: { FAKE_OPENSHELL_DELETE_PENDING_MS: '400' } });
+    const pending = await os01(['sandbox', 'delete', 'pa'], { env: { FAKE_OPENSHELL_DELETE_PENDING_MS: '5000' } });
     expect(stripAnsi(pending.stdout)).toBe('✓ Sandbox pa deletion accepted; cleanup is pending\n');
     expect(JSON.parse((await os01(['sandbox', 'get', 'pa', '-o', 'json'])).stdout).phase).toBe('Deleting');
-    await new Promise((r) => setTimeout(r, 500));
+    // gone once its cleanup is over
+    for (let i = 0; i < 100 && (await os01(['sandbox', 'get', 'pa', '-o', 'json'])).code === 0; i++) await new Promise((r) => setTimeout(r, 200));
     expect((await os01(['sandbox', 'get', 'pa', '-o', 'json'])).stderr).toContain('sandbox not found');
     const mixed = await os01(['sandbox', 'delete', 'pb', 'pc'], { env: { FAKE_OPENSHELL_DELETE_FAIL: 'pb' } });
     expect(mixed.code).toBe(1);

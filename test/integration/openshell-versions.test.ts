@@ -165,6 +165,27 @@ describe('0.1.x details', () => {
     expect(os.openshellCalls().map(bare).some((c) => c.startsWith('sandbox create'))).toBe(false);
   });
 
+  it('a "deletion accepted" delete is waited out, so the name and the workspace are free again', async () => {
+    const env = { FAKE_OPENSHELL_VERSION: '0.1.10' };
+    expect((await os.home.run(['image', 'build'], { env })).code).toBe(0);
+    expect((await os.home.run(['route', 'add', 'lmstudio/m', '--endpoint', model.url], { env })).code).toBe(0);
+    expect((await os.home.run(['sandbox', 'create', 'work'], { env })).code).toBe(0);
+    const slow = { ...env, FAKE_OPENSHELL_DELETE_PENDING_MS: '1500' };
+    const del = await os.home.run(['sandbox', 'delete', 'work', '--json'], { env: slow });
+    expect(del.code, del.stdout + del.stderr).toBe(0);
+    expect(os.openshellCalls().map(bare).filter((c) => c === 'sandbox get work -o json').length).toBeGreaterThan(0);
+    expect((await os.home.run(['sandbox', 'create', 'work'], { env: slow })).code).toBe(0);
+    const rm = await os.home.run(['route', 'remove', 'm', '--force', '--json'], { env: slow });
+    expect(rm.code, rm.stdout + rm.stderr).toBe(0);
+    expect(os.fake.readOpenshellState('logos')?.workspaces.m).toBeUndefined();
+    // deleting a sandbox the gateway no longer has is fine on 0.1.x
+    expect((await os.home.run(['route', 'add', 'lmstudio/m', '--endpoint', model.url], { env })).code).toBe(0);
+    expect((await os.home.run(['sandbox', 'create', 'gone'], { env })).code).toBe(0);
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('openshell', ['-g', 'logos', '--workspace', 'm', 'sandbox', 'delete', 'gone'], { env: { ...os.fake.env, ...env } });
+    expect((await os.home.run(['sandbox', 'delete', 'gone'], { env })).code).toBe(0);
+  });
+
   it('an Anthropic route: x-api-key swapped at api host only, model id and base URL from the route', async () => {
     const anth = await startFakeAnthropic();
     try {

@@ -279,6 +279,14 @@ function dockerSaysReachable(endpoint) {
   return publishing.some((ct) => ct.State?.Running);
 }
 
+/** 0.1.x: a sandbox whose deletion was accepted is gone once its cleanup time has passed. */
+function purgeDeleted(state) {
+  for (const w of Object.values(state.workspaces ?? {})) {
+    for (const [n, sb] of Object.entries(w.sandboxes ?? {})) if (sb.delete_at != null && Date.now() >= sb.delete_at) delete w.sandboxes[n];
+  }
+  return state;
+}
+
 export function newWorkspace(name, labels = {}) {
   return {
     id: crypto.randomUUID(),
@@ -309,11 +317,11 @@ export class Server {
   }
 
   read() {
-    return readJson(this.file, this.fallback());
+    return purgeDeleted(readJson(this.file, this.fallback()));
   }
 
   update(fn) {
-    return updateJson(this.file, this.fallback(), fn);
+    return updateJson(this.file, this.fallback(), (state) => fn(purgeDeleted(state)));
   }
 
   updateSecrets(fn) {
