@@ -202,5 +202,5 @@ describe.each([
     const down = await run(['gateway', 'down', '--json']);
     expect(down.code, down.stdout + down.stderr).toBe(0);
     expect(os.fake.readDockerState().containers.filter((c) => c.State.Running)).toEqual([]);
-  });
+  }, 120_000);
 });

@@ -106,7 +106,7 @@ describe('upgrading from 0.0.x to 0.1.x', () => {
     const run = await os.home.run(['run', '--sandbox', 'work', '--json', 'after'], { env });
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(JSON.parse((await os.home.run(['gateway', 'status', 'logos', '--json'], { env })).stdout)[0].advice).toBeUndefined();
-  });
+  }, 120_000);
 });
 
 describe('gateways Logos did not start', () => {
@@ -184,7 +184,7 @@ describe('0.1.x details', () => {
     const { execFileSync } = await import('node:child_process');
     execFileSync('openshell', ['-g', 'logos', '--workspace', 'm', 'sandbox', 'delete', 'gone'], { env: { ...os.fake.env, ...env } });
     expect((await os.home.run(['sandbox', 'delete', 'gone'], { env })).code).toBe(0);
-  });
+  }, 120_000);
 
   it('an Anthropic route: x-api-key swapped at api host only, model id and base URL from the route', async () => {
     const anth = await startFakeAnthropic();
