@@ -47,3 +47,8 @@ export function policyFile(name: string): string {
 export function personasDir(): string {
   return join(packageRoot(), 'templates', 'personas');
 }
+
+/** A file under templates/ (the sandbox Dockerfile, provider profiles). */
+export function templateFile(name: string): string {
+  return join(packageRoot(), 'templates', name);
+}

@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { packageVersion } from '../adapters/assets.js';
 import { DockerClient } from '../adapters/docker/client.js';
 import { findExecutable } from '../adapters/exec/which.js';
 import { LocalDriver } from '../adapters/local/driver.js';
@@ -9,7 +11,8 @@ import { OpenShellDriver } from '../adapters/openshell/driver.js';
 import { FilePersonas } from '../adapters/personas.js';
 import { discoverEndpoint } from '../adapters/providers/discover.js';
 import { systemClock, type Logger } from '../core/context.js';
-import { syncRoute, type GatewayRouteContext } from '../core/gateway-routes.js';
+import { routeSandboxSpec, syncRoute, type GatewayRouteContext } from '../core/gateway-routes.js';
+import { chooseSandboxImage } from '../core/images.js';
 import { DEFAULT_GATEWAY, emptyGateways, type GatewayContext, type GatewaysFile } from '../core/gateways.js';
 import type { CredentialSource, PersonaSource } from '../core/ports.js';
 import { emptyRoutes, type RouteContext, type RouteRecord, type RoutesFile } from '../core/routes.js';
@@ -18,12 +21,18 @@ import { emptySandboxes, type DriverKind, type SandboxContext, type SandboxDrive
 import { createFileLogger } from '../log/logger.js';
 import { loadConfig, type LogosConfig } from '../store/config.js';
 import { JsonFile, pidAlive } from '../store/json-file.js';
-import { envValue, resolvePaths, type LogosPaths } from '../store/paths.js';
+import { envValue, openshellConfigDir, resolvePaths, type LogosPaths } from '../store/paths.js';
 import { FileRunStore } from '../store/runs-store.js';
 import { FileSessionStore } from '../store/sessions-store.js';
 import { Vault } from '../store/vault.js';
 import { prepareRoute } from './prepare-route.js';
 import { own, validEntriesFile, validGatewaysFile, validRoutesFile, validSandboxesFile } from '../core/records.js';
+
+/** With --dry-run: commands are passed to `dryRun` instead of being run; `dryRunNote` says what else happens. */
+export interface DryRunOpts {
+  dryRun?: (argv: string[]) => void;
+  dryRunNote?: (text: string) => void;
+}
 
 /** Everything a command needs, wired once per process. Built lazily so `--help` and `--version` stay fast. */
 export interface App {
@@ -45,12 +54,12 @@ export interface App {
   driverForRoute(route: RouteRecord): DriverKind;
   /** Whether new routes go to an OpenShell gateway by default (config, or openshell installed). */
   openshellByDefault(): boolean;
-  openshell(opts?: { dryRun?: (argv: string[]) => void }): OpenShellClient;
+  openshell(opts?: DryRunOpts): OpenShellClient;
   docker(opts?: { dryRun?: (argv: string[]) => void }): DockerClient;
   routeCtx(): RouteContext;
   sandboxCtx(): SandboxContext;
   runCtx(): RunTaskContext;
-  gatewayCtx(opts?: { dryRun?: (argv: string[]) => void; progress?: (msg: string) => void }): GatewayContext;
+  gatewayCtx(opts?: DryRunOpts & { progress?: (msg: string) => void }): GatewayContext;
   gatewayRouteCtx(): GatewayRouteContext;
 }
 
@@ -84,10 +93,13 @@ export function createApp(env: NodeJS.ProcessEnv, opts: { source?: string } = {}
   const workerFile = envValue('LOGOS_WORKER_FILE', env) ?? (config.workerFile || undefined);
   const pathEnv = env.PATH;
 
-  const openshell = (opts: { dryRun?: (argv: string[]) => void } = {}): OpenShellClient =>
+  const openshell = (opts: DryRunOpts = {}): OpenShellClient =>
     new OpenShellClient({
       binary: config.binaries.openshell,
       logger,
+      allowNewer: config.openshellAllowNewer,
+      configDir: openshellConfigDir(env),
+      ...(opts.dryRunNote ? { dryRunNote: opts.dryRunNote } : {}),
       versionCache,
       defaultGateway: DEFAULT_GATEWAY,
       ...(pathEnv ? { pathEnv } : {}),
@@ -133,6 +145,16 @@ export function createApp(env: NodeJS.ProcessEnv, opts: { source?: string } = {}
       openshell: os(),
       logger,
       ...(workerFile ? { workerFile } : {}),
+      imageFor: async (line, route) =>
+        chooseSandboxImage({
+          line,
+          configured: config.sandboxImage,
+          logosVersion: packageVersion(),
+          gateway: route.gateway ?? '',
+          gatewayIsLocal: route.gateway ? await gatewayRouteCtx().gatewayIsLocal(route.gateway) : false,
+          localImagePresent: (ref) => docker().imagePresent(ref).catch(() => false),
+        }),
+      sandboxSpec: (route, line) => routeSandboxSpec(gatewayRouteCtx(), route, line),
       // Stale keys and base URLs inside gateways broke dispatch: re-push before every spawn.
       syncRoute: (route) => syncRoute(gatewayRouteCtx(), route),
     });
@@ -180,11 +202,18 @@ export function createApp(env: NodeJS.ProcessEnv, opts: { source?: string } = {}
     }),
     gatewayCtx: (opts = {}) => ({
       gateways,
-      openshell: opts.dryRun ? openshell({ dryRun: opts.dryRun }) : os(),
+      openshell: opts.dryRun ? openshell(opts) : os(),
       docker: docker(opts.dryRun ? { dryRun: opts.dryRun } : {}),
       clock: systemClock,
       logger,
-      supervisorDir: (gw) => join(paths.data, 'gateways', gw),
+      gatewayDir: (gw) => join(paths.data, 'gateways', gw),
+      writeFile: async (p, text) => {
+        await mkdir(dirname(p), { recursive: true });
+        await writeFile(p, text, { mode: 0o644 });
+      },
+      ensureDir: async (p) => {
+        await mkdir(p, { recursive: true });
+      },
       fileExists: (p) => existsSync(p),
       portFree,
       portRange: config.gatewayPortRange,

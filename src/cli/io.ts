@@ -74,9 +74,29 @@ export function colors(io: Io, stream: 'out' | 'err' = 'out') {
   return new Chalk({ level: colourOn(stream === 'out' ? io.isTTY : io.errTTY) ? 1 : 0 });
 }
 
-/** Width of a cell as the terminal shows it: colour codes take no room. */
-function visibleWidth(text: string): number {
-  return text.replace(/\u001b\[[0-9;]*m/g, '').length;
+/**
+ * Width of a cell as the terminal shows it: colour codes and combining marks take no room,
+ * East Asian wide characters and emoji take two columns, a surrogate pair is one character.
+ */
+export function visibleWidth(text: string): number {
+  let w = 0;
+  for (const ch of text.replace(/\u001b\[[0-9;]*m/g, '')) {
+    const cp = ch.codePointAt(0) ?? 0;
+    // Combining marks, zero-width characters and variation selectors take no column.
+    if (/\p{M}/u.test(ch) || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0xfe00 && cp <= 0xfe0f)) continue;
+    const wide =
+      (cp >= 0x1100 && cp <= 0x115f) ||
+      (cp >= 0x2e80 && cp <= 0xa4cf && cp !== 0x303f) ||
+      (cp >= 0xac00 && cp <= 0xd7a3) ||
+      (cp >= 0xf900 && cp <= 0xfaff) ||
+      (cp >= 0xfe30 && cp <= 0xfe4f) ||
+      (cp >= 0xff00 && cp <= 0xff60) ||
+      (cp >= 0xffe0 && cp <= 0xffe6) ||
+      (cp >= 0x1f300 && cp <= 0x1faff) ||
+      (cp >= 0x20000 && cp <= 0x3fffd);
+    w += wide ? 2 : 1;
+  }
+  return w;
 }
 
 /**

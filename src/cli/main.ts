@@ -45,6 +45,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   route: async () => (await import('./commands/route.js')).registerRoute,
   sandbox: async () => (await import('./commands/sandbox.js')).registerSandbox,
   gateway: async () => (await import('./commands/gateway.js')).registerGateway,
+  image: async () => (await import('./commands/image.js')).registerImage,
   providers: async () => (await import('./commands/providers.js')).registerProviders,
   creds: async () => (await import('./commands/creds.js')).registerCreds,
   runs: async () => (await import('./commands/runs.js')).registerRuns,

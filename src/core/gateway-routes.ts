@@ -1,28 +1,24 @@
 import type { Clock, Logger } from './context.js';
 import { LogosError } from './errors.js';
-import { gatewayVisibleEndpoint, type OpenShell, type OsProviderSpec, type OsTarget } from './openshell.js';
+import { OPENSHELL_NAME_MAX, shortOpenShellName } from './names.js';
+import { gatewayVisibleEndpoint, type OpenShell, type OsLine, type OsProviderItem, type OsProviderSpec, type OsTarget } from './openshell.js';
+import { baseUrlVarFor, credentialKeyFor, profileFor, profileIdFor, sameProfile } from './profiles.js';
 import type { CredentialSource, Records } from './ports.js';
 import { getProvider } from './providers.js';
 import type { RouteRecord, RoutesFile } from './routes.js';
 import { own } from './records.js';
 
 /**
- * A model route on a gateway is an OpenShell workspace: one provider and one
- * inference route (provider + model) per workspace, so one gateway serves many
- * models. Every call carries `-g GATEWAY --workspace WORKSPACE`.
+ * A model route on a gateway is an OpenShell workspace, so one gateway serves many
+ * models. Every call carries `-g GATEWAY --workspace WORKSPACE`. What lives in it:
+ * - 0.0.x: a provider (type openai|anthropic, key and base URL) and the workspace's
+ *   one inference route (provider + model) behind https://inference.local;
+ * - 0.1.x: a provider profile for the model endpoint (imported, since a gateway has
+ *   none built in) and a provider of that type holding the key; each sandbox of the
+ *   route gets the provider attached and the endpoint's base URL in its environment.
  */
 
-export const WORKSPACE_MAX = 19;
-
-/** Stable 32-bit FNV-1a, base36. */
-function shortHash(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h.toString(36).padStart(7, '0').slice(-5);
-}
+export const WORKSPACE_MAX = OPENSHELL_NAME_MAX;
 
 /**
  * A DNS-1123 label of at most 19 characters derived from the route name: the name
@@ -30,15 +26,7 @@ function shortHash(text: string): string {
  * workspaces other routes already use on the same gateway.
  */
 export function workspaceNameFor(routeName: string, taken: ReadonlySet<string> = new Set()): string {
-  const clean = routeName.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '') || 'route';
-  const candidates = [clean.length <= WORKSPACE_MAX ? clean : undefined];
-  for (let i = 0; i < 50; i++) {
-    const h = shortHash(i === 0 ? clean : `${clean}#${i}`);
-    const prefix = clean.slice(0, WORKSPACE_MAX - h.length - 1).replace(/-+$/, '');
-    candidates.push(`${prefix || 'r'}-${h}`);
-  }
-  for (const c of candidates) if (c && !taken.has(c)) return c;
-  throw new LogosError('INTERNAL', `Could not derive a free workspace name for route '${routeName}'.`);
+  return shortOpenShellName(routeName, taken);
 }
 
 /** The provider Logos creates in a route's workspace. */
@@ -59,7 +47,12 @@ export interface GatewayRouteContext {
 /** Placeholder for local servers that want no key; provider create still needs a credential. */
 const NO_KEY_PLACEHOLDER = 'logos-no-key';
 
-async function providerSpec(ctx: GatewayRouteContext, route: RouteRecord): Promise<OsProviderSpec> {
+/** The route's endpoint as the gateway and its sandboxes reach it. */
+async function visibleEndpoint(ctx: GatewayRouteContext, route: RouteRecord): Promise<string> {
+  return gatewayVisibleEndpoint(route.endpoint, route.gateway ? await ctx.gatewayIsLocal(route.gateway) : false);
+}
+
+async function providerSpec(ctx: GatewayRouteContext, route: RouteRecord, line: OsLine): Promise<OsProviderSpec> {
   const info = getProvider(route.provider);
   const cred = await ctx.credentials.get(info.id, info.keyEnv);
   if (!cred && info.needsKey) {
@@ -67,7 +60,11 @@ async function providerSpec(ctx: GatewayRouteContext, route: RouteRecord): Promi
       hint: `Store it with \`logos creds set ${info.id}\`${info.keyEnv ? ` (or set ${info.keyEnv})` : ''}, then \`logos route sync ${route.name}\`.`,
     });
   }
-  const endpoint = gatewayVisibleEndpoint(route.endpoint, route.gateway ? await ctx.gatewayIsLocal(route.gateway) : false);
+  const endpoint = await visibleEndpoint(ctx, route);
+  if (line === '0.1') {
+    // The profile says where the key may go; the base URL is the sandbox's own setting.
+    return { name: providerNameFor(route), type: profileIdFor(route), credentialKey: credentialKeyFor(route), secret: cred?.value ?? NO_KEY_PLACEHOLDER, config: {} };
+  }
   const config: Record<string, string> = {};
   let credentialKey: string;
   if (info.openshellType === 'anthropic') {
@@ -113,61 +110,112 @@ async function step<T>(ctx: GatewayRouteContext, route: RouteRecord, name: strin
   }
 }
 
-/** Create the workspace, the provider (or update it) and the inference route. provisioning → ready | error. */
+/** The profile on the gateway says what ours says: import it, or update the gateway's copy. */
+async function ensureProfile(ctx: GatewayRouteContext, route: RouteRecord, t: OsTarget): Promise<void> {
+  const want = profileFor(route, await visibleEndpoint(ctx, route));
+  const have = await ctx.openshell.profileGet(t, want.id);
+  if (!have) await ctx.openshell.profileImport(t, want);
+  else if (!sameProfile(have, want)) await ctx.openshell.profileUpdate(t, { ...want, ...(have.resource_version !== undefined ? { resource_version: have.resource_version } : {}) });
+}
+
+/**
+ * The provider exists, of the right type, with the current key (and, on 0.0.x, base URL).
+ * A provider of another type is replaced: after an upgrade to 0.1.x the gateway keeps the
+ * 0.0.x provider (type openai|anthropic), whose profile does not exist there.
+ */
+async function ensureProvider(ctx: GatewayRouteContext, t: OsTarget, spec: OsProviderSpec, known?: OsProviderItem[]): Promise<void> {
+  if (!known) {
+    const r = await ctx.openshell.providerCreate(t, spec);
+    if (r === 'exists') await ensureProvider(ctx, t, spec, await ctx.openshell.providerList(t));
+    return;
+  }
+  const cur = known.find((p) => p.name === spec.name);
+  if (cur && cur.type !== spec.type) {
+    ctx.logger.info('replacing a provider of another type', { gateway: t.gateway, workspace: t.workspace, provider: spec.name, had: cur.type, want: spec.type });
+    await ctx.openshell.providerDelete(t, spec.name);
+    await ctx.openshell.providerCreate(t, spec);
+  } else if (cur) await ctx.openshell.providerUpdate(t, spec);
+  else await ctx.openshell.providerCreate(t, spec);
+}
+
+/**
+ * Create what the route needs on its gateway (see the top of this file); provisioning → ready | error.
+ * Also records the OpenShell line it was provisioned for.
+ */
 export async function provisionRoute(ctx: GatewayRouteContext, route: RouteRecord): Promise<RouteRecord> {
   const t = target(route);
   await setStatus(ctx, route.name, 'provisioning');
-  await step(ctx, route, 'check openshell', () => ctx.openshell.requireWorkspaces());
-  const spec = await step(ctx, route, 'read the credential', () => providerSpec(ctx, route));
+  const { line } = await step(ctx, route, 'check openshell', () => ctx.openshell.cli());
+  const spec = await step(ctx, route, 'read the credential', () => providerSpec(ctx, route, line));
   await step(ctx, route, 'create workspace', () => ctx.openshell.workspaceCreate(t.gateway, t.workspace as string));
-  await step(ctx, route, 'create provider', async () => {
-    const r = await ctx.openshell.providerCreate(t, spec);
-    if (r === 'exists') await ctx.openshell.providerUpdate(t, spec);
-  });
-  await step(ctx, route, 'set inference route', () => ctx.openshell.inferenceSet(t, { provider: spec.name, model: route.model, timeoutSec: route.timeout_sec }));
+  if (line === '0.1') {
+    await step(ctx, route, 'import provider profile', () => ensureProfile(ctx, route, t));
+    await step(ctx, route, 'create provider', () => ensureProvider(ctx, t, spec));
+  } else {
+    await step(ctx, route, 'create provider', () => ensureProvider(ctx, t, spec));
+    await step(ctx, route, 'set inference route', () => ctx.openshell.inferenceSet(t, { provider: spec.name, model: route.model, timeoutSec: route.timeout_sec }));
+  }
   await setStatus(ctx, route.name, 'ready');
-  ctx.logger.info('route provisioned', { route: route.name, gateway: t.gateway, workspace: t.workspace });
+  ctx.logger.info('route provisioned', { route: route.name, gateway: t.gateway, workspace: t.workspace, openshell_line: line });
   return { ...route, status: 'ready' };
 }
 
 /**
  * Re-push the credential and base URL into the route's workspace (stale keys and
- * URLs inside gateways broke dispatch before), and restore the inference route if it drifted.
+ * URLs inside gateways broke dispatch before), and restore what drifted: a workspace
+ * lost with a rebuilt gateway, the inference route (0.0.x), the profile (0.1.x).
  */
 export async function syncRoute(ctx: GatewayRouteContext, route: RouteRecord): Promise<void> {
   const t = target(route);
-  const spec = await step(ctx, route, 'read the credential', () => providerSpec(ctx, route));
-  await step(ctx, route, 'update provider', async () => {
-    let names: string[];
+  const { line } = await step(ctx, route, 'check openshell', () => ctx.openshell.cli());
+  const spec = await step(ctx, route, 'read the credential', () => providerSpec(ctx, route, line));
+  const names = await step(ctx, route, 'check workspace', async () => {
     try {
-      names = (await ctx.openshell.providerList(t)).map((p) => p.name);
+      return await ctx.openshell.providerList(t);
     } catch (err) {
       // The workspace itself is gone (e.g. a gateway rebuilt without its volume): recreate it.
       if (!(err instanceof LogosError) || !/workspace.*not found/i.test(err.message)) throw err;
       await ctx.openshell.workspaceCreate(t.gateway, t.workspace as string);
-      names = [];
-    }
-    if (names.includes(spec.name)) await ctx.openshell.providerUpdate(t, spec);
-    else await ctx.openshell.providerCreate(t, spec);
-  });
-  await step(ctx, route, 'check inference route', async () => {
-    const cur = await ctx.openshell.inferenceGet(t);
-    if (!cur || cur.provider !== spec.name || cur.model !== route.model) {
-      await ctx.openshell.inferenceSet(t, { provider: spec.name, model: route.model, timeoutSec: route.timeout_sec });
+      return [];
     }
   });
+  if (line === '0.1') {
+    await step(ctx, route, 'import provider profile', () => ensureProfile(ctx, route, t));
+    await step(ctx, route, 'update provider', () => ensureProvider(ctx, t, spec, names));
+  } else {
+    await step(ctx, route, 'update provider', () => ensureProvider(ctx, t, spec, names));
+    await step(ctx, route, 'check inference route', async () => {
+      const cur = await ctx.openshell.inferenceGet(t);
+      if (!cur || cur.provider !== spec.name || cur.model !== route.model) {
+        await ctx.openshell.inferenceSet(t, { provider: spec.name, model: route.model, timeoutSec: route.timeout_sec });
+      }
+    });
+  }
   if (route.status !== 'ready') await setStatus(ctx, route.name, 'ready');
-  ctx.logger.info('route synced', { route: route.name, gateway: t.gateway, workspace: t.workspace });
+  ctx.logger.info('route synced', { route: route.name, gateway: t.gateway, workspace: t.workspace, openshell_line: line });
 }
 
 /**
- * Remove what the route has on its gateway: the inference route, the provider and
- * the workspace (its sandboxes are deleted first by the caller). A failed remote
- * call keeps the local record (marked error) so it can be retried, never forgotten.
+ * Remove what the route has on its gateway: the inference route (0.0.x), the provider,
+ * the profile (0.1.x) and the workspace (its sandboxes are deleted first by the caller).
+ * A failed remote call keeps the local record (marked error) so it can be retried, never forgotten.
  */
 export async function unprovisionRoute(ctx: GatewayRouteContext, route: RouteRecord): Promise<void> {
   const t = target(route);
-  await step(ctx, route, 'delete inference route', () => ctx.openshell.inferenceDelete(t));
+  const { line } = await step(ctx, route, 'check openshell', () => ctx.openshell.cli());
+  if (line === '0.0') await step(ctx, route, 'delete inference route', () => ctx.openshell.inferenceDelete(t));
   await step(ctx, route, 'delete provider', () => ctx.openshell.providerDelete(t, providerNameFor(route)));
+  if (line === '0.1') await step(ctx, route, 'delete provider profile', () => ctx.openshell.profileDelete(t, profileIdFor(route)));
   await step(ctx, route, 'delete workspace', () => ctx.openshell.workspaceDelete(t.gateway, t.workspace as string));
+}
+
+/**
+ * What a new OpenShell sandbox of this route needs on 0.1.x: the route's provider
+ * attached, and the model's base URL in its environment (the worker sends the real
+ * model id to it with the placeholder key). Nothing on 0.0.x (the workspace's
+ * inference route does it).
+ */
+export async function routeSandboxSpec(ctx: GatewayRouteContext, route: RouteRecord, line: OsLine): Promise<{ providers: string[]; env: Record<string, string> }> {
+  if (line === '0.0') return { providers: [], env: {} };
+  return { providers: [providerNameFor(route)], env: { [baseUrlVarFor(route)]: await visibleEndpoint(ctx, route) } };
 }

@@ -1,20 +1,23 @@
 import type { Clock, Logger } from './context.js';
 import { LogosError } from './errors.js';
+import { gatewayToml, openshellImages } from './gateway-config.js';
 import { imageTagForVersion } from './versions.js';
-import type { OpenShell, OsStatus } from './openshell.js';
+import { lineOf, type OpenShell, type OsLine, type OsStatus } from './openshell.js';
 import type { Records } from './ports.js';
 import { own } from './records.js';
 
 /**
  * OpenShell gateways. A local gateway is a docker container Logos starts
- * (openshell-cli.md §13) and then registers with `openshell gateway add`;
- * remote gateways (Kubernetes clusters) are registered only.
+ * (openshell-cli.md §13, openshell-0.1.md §3) with a gateway.toml Logos writes, and
+ * then registers with `openshell gateway add`; remote gateways (Kubernetes clusters)
+ * and package-managed local ones are registered only.
  */
 
-export const GATEWAY_IMAGE = 'ghcr.io/nvidia/openshell/gateway';
-export const SUPERVISOR_IMAGE = 'ghcr.io/nvidia/openshell/supervisor';
 export const DEFAULT_GATEWAY = 'logos';
 export const GATEWAY_LABEL = 'dev.logos.gateway';
+/** Containers started the way this file does it; older ones (port mapped to 8080, env settings) are recreated. */
+export const LAYOUT_LABEL = 'dev.logos.gateway.layout';
+export const LAYOUT_VERSION = '2';
 
 export interface GatewayRecord {
   name: string;
@@ -27,6 +30,12 @@ export interface GatewayRecord {
   port?: number;
   image?: string;
   volume?: string;
+  /** The OpenShell line the container runs. */
+  line?: OsLine;
+  /** How callers authenticate: plaintext on loopback (0.0.x), unauthenticated on loopback (0.1.x), or whatever openshell registered. */
+  auth?: 'plaintext-loopback' | 'unauthenticated-loopback';
+  /** The gateway.toml Logos wrote for it. */
+  config?: string;
   created_at: string;
 }
 
@@ -59,6 +68,10 @@ export interface ContainerSpec {
   env: Record<string, string>;
   labels: Record<string, string>;
   groupAdd?: string[];
+  /** Run as this user (the gateway's sqlite state must be writable). */
+  user?: string;
+  /** `--add-host NAME:ADDR` entries. */
+  addHosts?: string[];
   args?: string[];
 }
 
@@ -83,9 +96,13 @@ export interface GatewayContext {
   docker: Docker;
   clock: Clock;
   logger: Logger;
-  /** Directory for the supervisor binary of a gateway (mounted at the same path in the container). */
-  supervisorDir: (gateway: string) => string;
+  /** The gateway's own directory (its gateway.toml, supervisor, data), mounted at the same path in the container. */
+  gatewayDir: (gateway: string) => string;
   fileExists: (path: string) => boolean;
+  /** Write a file (creating its directory); not called with --dry-run. */
+  writeFile: (path: string, text: string) => Promise<void>;
+  /** Create a directory we own (before docker would create it as root). */
+  ensureDir: (path: string) => Promise<void>;
   /** Can we bind 127.0.0.1:port right now? */
   portFree: (port: number) => Promise<boolean>;
   portRange: [number, number];
@@ -111,13 +128,18 @@ export function containerName(gateway: string): string {
   return `logos-gw-${gateway}`;
 }
 
+/** Only `connected` counts: `connected_http` means the HTTP health answered but the gRPC health check failed. */
 export function isConnected(s: OsStatus): boolean {
-  return s.status === 'connected' || s.status === 'connected_http';
+  return s.status === 'connected';
 }
 
-/** Pick a port: the requested one, or the first of the range that docker does not publish and we can bind. */
-export async function choosePort(ctx: Pick<GatewayContext, 'docker' | 'portFree' | 'portRange'>, requested?: number): Promise<number> {
+/**
+ * Pick a port: the requested one, else the preferred one (the gateway's previous port) when it
+ * is still free, else the first of the range that docker does not publish and we can bind.
+ */
+export async function choosePort(ctx: Pick<GatewayContext, 'docker' | 'portFree' | 'portRange'>, requested?: number, preferred?: number): Promise<number> {
   const published = new Set(await ctx.docker.publishedPorts());
+  if (requested === undefined && preferred !== undefined && !published.has(preferred) && (await ctx.portFree(preferred))) return preferred;
   if (requested !== undefined) {
     if (!Number.isInteger(requested) || requested < 1 || requested > 65535) {
       throw new LogosError('INVALID_ARGUMENT', `Invalid port ${requested}.`, { hint: 'Use a port between 1 and 65535.' });
@@ -143,17 +165,20 @@ export interface GatewayUpResult {
   gateway: GatewayRecord;
   /** Nothing had to change: it was already running and registered. */
   alreadyRunning: boolean;
+  /** The gateway.toml (written, or with --dry-run what would be written). */
+  config?: { path: string; text: string };
+  /** Why a running container was replaced (an older layout, another OpenShell version). */
+  recreated?: string;
 }
 
 export async function gatewayUp(ctx: GatewayContext, input: { name: string; port?: number }): Promise<GatewayUpResult> {
   const name = validateGatewayName(input.name);
   const say = (m: string): void => ctx.progress?.(m);
   const log = ctx.logger.child({ gateway: name });
-  const version = await ctx.openshell.version();
-  await ctx.openshell.requireWorkspaces();
+  const { version, line } = await ctx.openshell.cli();
   await ctx.docker.engineVersion();
-  const tag = imageTagForVersion(version);
-  const image = `${GATEWAY_IMAGE}:${tag}`;
+  const images = openshellImages(version);
+  const image = images.gateway;
   const cname = containerName(name);
   const existing = own((await ctx.gateways.read()).gateways, name);
   if (existing && !existing.managed) {
@@ -162,36 +187,57 @@ export async function gatewayUp(ctx: GatewayContext, input: { name: string; port
     });
   }
 
-  const current = await ctx.docker.inspect(cname);
+  let current = await ctx.docker.inspect(cname);
   const registered = (await ctx.openshell.gatewayList().catch(() => [])).find((g) => g.name === name);
+  let recreated: string | undefined;
   if (current?.running) {
-    const port = current.ports.find((p) => p.containerPort === 8080)?.hostPort ?? existing?.port;
+    const port = current.ports.find((p) => p.hostPort === p.containerPort)?.hostPort ?? current.ports[0]?.hostPort ?? existing?.port;
     const endpoint = `http://127.0.0.1:${port}`;
-    if (current.image !== image) {
-      log.warn('gateway image differs from the openshell version', { image: current.image, want: image });
+    if (current.labels[LAYOUT_LABEL] !== LAYOUT_VERSION) {
+      recreated = 'it was started the old way, which cannot run sandboxes (settings from env, port mapped to 8080)';
+    } else if (current.image !== image) {
+      recreated = `it runs ${current.image}, the openshell CLI is ${version}`;
     }
-    if (registered && registered.endpoint.replace(/\/+$/, '') === endpoint) {
-      const rec = await saveRecord(ctx, { name, endpoint, port, image: current.image, cname });
-      return { gateway: rec, alreadyRunning: true };
+    if (!recreated) {
+      if (registered && registered.endpoint.replace(/\/+$/, '') === endpoint) {
+        const rec = await saveRecord(ctx, { name, endpoint, port, image: current.image, cname, line });
+        return { gateway: rec, alreadyRunning: true };
+      }
+      if (registered) await ctx.openshell.gatewayRemove(name);
+      await ctx.openshell.gatewayAdd(name, endpoint, { local: true });
+      await waitReachable(ctx, name, cname);
+      const rec = await saveRecord(ctx, { name, endpoint, port, image: current.image, cname, line });
+      return { gateway: rec, alreadyRunning: false };
     }
-    if (registered) await ctx.openshell.gatewayRemove(name);
-    await ctx.openshell.gatewayAdd(name, endpoint, { local: true });
-    await waitReachable(ctx, name, cname);
-    const rec = await saveRecord(ctx, { name, endpoint, port, image: current.image, cname });
-    return { gateway: rec, alreadyRunning: false };
+    say(`Recreating ${cname}: ${recreated} (its state volume is kept)`);
+    log.info('recreating the gateway container', { reason: recreated, image: current.image, want: image });
   }
   if (current) {
-    say(`Removing the stopped container ${cname}`);
+    if (!recreated) say(`Removing the stopped container ${cname}`);
     await ctx.docker.remove(cname);
+    current = undefined;
   }
 
-  const port = await choosePort(ctx, input.port ?? (existing?.port && !current ? existing.port : undefined));
+  const port = await choosePort(ctx, input.port, existing?.port);
   const endpoint = `http://127.0.0.1:${port}`;
-  const supDir = ctx.supervisorDir(name);
-  const supBin = `${supDir}/openshell-sandbox`;
-  if (!ctx.fileExists(supBin)) {
-    say(`Extracting the sandbox supervisor (${SUPERVISOR_IMAGE}:${tag})`);
-    await ctx.docker.extractFile(`${SUPERVISOR_IMAGE}:${tag}`, '/openshell-sandbox', supBin);
+  const dir = ctx.gatewayDir(name);
+  const tag = imageTagForVersion(version);
+  let supervisorBin: string | undefined;
+  if (line === '0.0') {
+    // The host's docker daemon mounts the supervisor into sandboxes: it must be a host path,
+    // mounted at the same path in the gateway, and match the gateway's version.
+    supervisorBin = `${dir}/supervisor-${tag}/openshell-sandbox`;
+    if (!ctx.fileExists(supervisorBin)) {
+      say(`Extracting the sandbox supervisor (${images.supervisor})`);
+      await ctx.docker.extractFile(images.supervisor, '/openshell-sandbox', supervisorBin);
+    }
+  }
+  const dataDir = `${dir}/data`;
+  const configPath = `${dir}/gateway.toml`;
+  const configText = gatewayToml({ name, line, version, port, images, loopbackOnly: true, ...(supervisorBin ? { supervisorBin } : {}) });
+  if (!ctx.dryRun) {
+    await ctx.writeFile(configPath, configText);
+    if (line === '0.1') await ctx.ensureDir(dataDir);
   }
   const volume = `${cname}-state`;
   await ctx.docker.volumeCreate(volume);
@@ -205,29 +251,36 @@ export async function gatewayUp(ctx: GatewayContext, input: { name: string; port
     name: cname,
     image,
     restart: 'unless-stopped',
-    ports: [{ hostIp: '127.0.0.1', hostPort: port, containerPort: 8080 }],
+    // The image runs as UID 1000; a fresh named volume is root-owned, so sqlite could not write.
+    user: '0',
+    // Published at the same number it listens on: sandboxes call back to host.openshell.internal:<port>.
+    ports: [{ hostIp: '127.0.0.1', hostPort: port, containerPort: port }],
     volumes: [
       { source: '/var/run/docker.sock', target: '/var/run/docker.sock' },
       // The host docker daemon resolves the supervisor path for sandbox containers: same path inside.
-      { source: supDir, target: supDir, readOnly: true },
+      { source: dir, target: dir },
       { source: volume, target: '/var/openshell' },
     ],
+    addHosts: ['host.openshell.internal:host-gateway', 'host.docker.internal:host-gateway'],
     groupAdd: group ? [group] : [],
     env: {
-      OPENSHELL_DRIVERS: 'docker',
-      OPENSHELL_GRPC_ENDPOINT: `http://host.openshell.internal:${port}`,
-      OPENSHELL_DOCKER_SUPERVISOR_BIN: supBin,
-      OPENSHELL_DB_URL: 'sqlite:/var/openshell/openshell.db',
-      // Plaintext only because the port is bound to 127.0.0.1.
-      OPENSHELL_DISABLE_TLS: 'true',
+      OPENSHELL_GATEWAY_CONFIG: configPath,
+      OPENSHELL_DB_URL: 'sqlite:/var/openshell/openshell.db?mode=rwc',
+      ...(line === '0.1' ? { XDG_DATA_HOME: dataDir, HOME: dataDir } : {}),
     },
-    labels: { [GATEWAY_LABEL]: name },
+    labels: { [GATEWAY_LABEL]: name, [LAYOUT_LABEL]: LAYOUT_VERSION },
+    // Replaces the image's CMD (--bind-address 0.0.0.0 --port 8080), which would beat the TOML.
+    args: ['--bind-address', '0.0.0.0', '--port', String(port)],
   });
+  const config = { path: configPath, text: configText };
+  const auth: GatewayRecord['auth'] = line === '0.1' ? 'unauthenticated-loopback' : 'plaintext-loopback';
   if (ctx.dryRun) {
     await ctx.openshell.gatewayAdd(name, endpoint, { local: true });
     return {
-      gateway: { name, endpoint, kind: 'local', managed: true, state: 'up', container: cname, port, image, volume, created_at: ctx.clock.now().toISOString() },
+      gateway: { name, endpoint, kind: 'local', managed: true, state: 'up', container: cname, port, image, volume, line, auth, config: configPath, created_at: ctx.clock.now().toISOString() },
       alreadyRunning: false,
+      config,
+      ...(recreated ? { recreated } : {}),
     };
   }
   say('Waiting for the gateway to become healthy');
@@ -235,14 +288,14 @@ export async function gatewayUp(ctx: GatewayContext, input: { name: string; port
   if (registered) await ctx.openshell.gatewayRemove(name);
   await ctx.openshell.gatewayAdd(name, endpoint, { local: true });
   await waitReachable(ctx, name, cname);
-  const rec = await saveRecord(ctx, { name, endpoint, port, image, cname, volume });
-  log.info('gateway up', { endpoint, image, container: cname });
-  return { gateway: rec, alreadyRunning: false };
+  const rec = await saveRecord(ctx, { name, endpoint, port, image, cname, volume, line, config: configPath });
+  log.info('gateway up', { endpoint, image, container: cname, openshell_line: line, ...(recreated ? { recreated } : {}) });
+  return { gateway: rec, alreadyRunning: false, config, ...(recreated ? { recreated } : {}) };
 }
 
 async function saveRecord(
   ctx: GatewayContext,
-  r: { name: string; endpoint: string; port: number | undefined; image: string; cname: string; volume?: string },
+  r: { name: string; endpoint: string; port: number | undefined; image: string; cname: string; volume?: string; line: OsLine; config?: string },
 ): Promise<GatewayRecord> {
   return ctx.gateways.update((file) => {
     const prev = own(file.gateways, r.name);
@@ -255,8 +308,12 @@ async function saveRecord(
       container: r.cname,
       image: r.image,
       volume: r.volume ?? prev?.volume ?? `${r.cname}-state`,
+      line: r.line,
+      auth: r.line === '0.1' ? 'unauthenticated-loopback' : 'plaintext-loopback',
       created_at: prev?.created_at ?? ctx.clock.now().toISOString(),
     };
+    const config = r.config ?? prev?.config;
+    if (config) rec.config = config;
     if (r.port !== undefined) rec.port = r.port;
     file.gateways[r.name] = rec;
     return rec;
@@ -440,19 +497,54 @@ export interface GatewayStatusEntry {
   endpoint?: string;
   reachable: boolean;
   status: string;
+  /** The gateway's version (from its health check). */
   version?: string;
+  /** The openshell CLI's version. */
+  cli_version?: string;
+  /** How callers authenticate, for gateways Logos started (e.g. no authentication, loopback only). */
+  auth?: string;
   sandboxes?: number;
   error?: string;
+  /** What to do after an upgrade: CLI and gateway differ, or sandboxes were made for the other line. */
+  advice?: string[];
   latency_ms: number;
   checked_at: string;
 }
 
-export async function gatewayStatus(ctx: Pick<GatewayContext, 'gateways' | 'openshell' | 'clock'>, names: string[]): Promise<GatewayStatusEntry[]> {
+const AUTH_TEXT: Record<NonNullable<GatewayRecord['auth']>, string> = {
+  'plaintext-loopback': 'plaintext, port on 127.0.0.1 only',
+  'unauthenticated-loopback': 'none (allow_unauthenticated_users), port on 127.0.0.1 only',
+};
+
+/** Sandboxes Logos knows on a gateway, with the line each was made for. */
+export interface GatewaySandboxRef {
+  name: string;
+  gateway?: string;
+  os_line?: OsLine;
+}
+
+/**
+ * Reachability, versions and, after an upgrade of the CLI or the gateway, what must be
+ * recreated ("CLI 0.1.10, gateway 0.0.116: recreate").
+ */
+export async function gatewayStatus(
+  ctx: Pick<GatewayContext, 'gateways' | 'openshell' | 'clock'>,
+  names: string[],
+  sandboxes: GatewaySandboxRef[] = [],
+): Promise<GatewayStatusEntry[]> {
   const records = (await ctx.gateways.read()).gateways;
+  const cli = await ctx.openshell.cli().catch(() => undefined);
   return Promise.all(
     names.map(async (name) => {
       const started = ctx.clock.now().getTime();
-      const s = await ctx.openshell.status(name);
+      let s: OsStatus;
+      try {
+        s = await ctx.openshell.status(name);
+      } catch (err) {
+        // One gateway openshell no longer knows must not hide the others.
+        if (names.length === 1 || !(err instanceof LogosError) || err.code !== 'NOT_FOUND') throw err;
+        s = { gateway: name, status: 'not_registered', error: err.message };
+      }
       const latency = ctx.clock.now().getTime() - started;
       const entry: GatewayStatusEntry = {
         name,
@@ -461,11 +553,28 @@ export async function gatewayStatus(ctx: Pick<GatewayContext, 'gateways' | 'open
         latency_ms: latency,
         checked_at: ctx.clock.now().toISOString(),
       };
-      const rec = records[name];
+      const rec = own(records, name);
       if (rec) entry.endpoint = rec.endpoint;
       else if (s.server) entry.endpoint = s.server;
       if (s.version) entry.version = s.version;
+      if (cli) entry.cli_version = cli.version;
+      if (rec?.auth) entry.auth = AUTH_TEXT[rec.auth];
       if (s.error) entry.error = s.error;
+      const advice: string[] = [];
+      if (cli && s.version && imageTagForVersion(s.version) !== imageTagForVersion(cli.version)) {
+        const otherLine = lineOf(s.version) !== cli.line;
+        const fix = rec?.managed ? `\`logos gateway up ${name}\` recreates it (the state volume is kept)` : 'upgrade the gateway to the same release as the CLI';
+        advice.push(`CLI ${cli.version}, gateway ${s.version}: recreate — ${otherLine ? 'the two lines do not speak the same API' : 'CLI and gateway must be the same release'}; ${fix}.`);
+      }
+      if (cli) {
+        const stale = sandboxes.filter((sb) => sb.gateway === name && (sb.os_line ?? '0.0') !== cli.line).map((sb) => sb.name);
+        if (stale.length > 0) {
+          advice.push(
+            `Sandboxes made for OpenShell ${cli.line === '0.1' ? '0.0' : '0.1'}.x must be recreated: ${stale.join(', ')} (\`logos sandbox delete ${stale[0]}\`, then \`logos sandbox create\` or just \`logos run\`).`,
+          );
+        }
+      }
+      if (advice.length) entry.advice = advice;
       if (entry.reachable) {
         try {
           entry.sandboxes = await ctx.openshell.sandboxCount(name);

@@ -18,14 +18,67 @@ export function sanitizeModelId(model: string): string {
 
 const SANDBOX_NAME_RE = /^[a-z0-9][a-z0-9.-]{0,62}$/;
 
-/** Sandbox names: DNS-1123 style, [a-z0-9.-], at most 63, starting alphanumeric. */
-export function validateSandboxName(name: string): string {
+/** OpenShell's server rule for sandbox names (validation.rs, since v0.0.96; unchanged in 0.1.x). */
+export const OPENSHELL_NAME_MAX = 19;
+const OPENSHELL_NAME_RULE = `lowercase letters, digits and single "-" between them, at most ${OPENSHELL_NAME_MAX} characters (no "." and no "-" at either end)`;
+
+/** A routable DNS label as OpenShell's server accepts it: [a-z0-9-], at most 19, no leading/trailing/doubled "-". */
+export function isOpenShellName(name: string): boolean {
+  return name.length >= 1 && name.length <= OPENSHELL_NAME_MAX && /^[a-z0-9]+(-[a-z0-9]+)*$/.test(name);
+}
+
+/**
+ * Sandbox names. Local sandboxes: DNS-1123 style, [a-z0-9.-], at most 63, starting
+ * alphanumeric. OpenShell sandboxes: what its server accepts (isOpenShellName).
+ */
+export function validateSandboxName(name: string, driver: 'local' | 'openshell' = 'local'): string {
+  if (driver === 'openshell') {
+    if (!isOpenShellName(name)) {
+      throw new LogosError('INVALID_NAME', `Invalid OpenShell sandbox name '${name}'.`, {
+        hint: `OpenShell accepts ${OPENSHELL_NAME_RULE}, e.g. "work" or "review-1".`,
+        details: { rule: OPENSHELL_NAME_RULE, length: name.length },
+      });
+    }
+    return name;
+  }
   if (!SANDBOX_NAME_RE.test(name) || name.endsWith('-') || name.endsWith('.')) {
     throw new LogosError('INVALID_NAME', `Invalid sandbox name '${name}'.`, {
       hint: 'Use lowercase letters, digits, "-" and ".", start and end with a letter or digit, at most 63 characters (e.g. "demo" or "work-1").',
     });
   }
   return name;
+}
+
+/** Stable 32-bit FNV-1a, base36, 5 characters. */
+function shortHash(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(36).padStart(7, '0').slice(-5);
+}
+
+/**
+ * A name OpenShell accepts, derived from a longer one: the name itself when it fits,
+ * otherwise a prefix plus a short stable hash (`meta-llama-llama-3-1-8b` → `meta-llama-ll-1x2k9`).
+ * Stable (the same input gives the same label) and different from every name in `taken`.
+ */
+export function shortOpenShellName(name: string, taken: ReadonlySet<string> = new Set()): string {
+  const clean = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '') || 'route';
+  const candidates = [clean.length <= OPENSHELL_NAME_MAX ? clean : undefined];
+  for (let i = 0; i < 50; i++) {
+    const h = shortHash(i === 0 ? clean : `${clean}#${i}`);
+    const prefix = clean.slice(0, OPENSHELL_NAME_MAX - h.length - 1).replace(/-+$/, '');
+    candidates.push(`${prefix || 'r'}-${h}`);
+  }
+  for (const c of candidates) if (c && !taken.has(c)) return c;
+  throw new LogosError('INTERNAL', `Could not derive a free short name for '${name}'.`);
+}
+
+/** The sandbox a route's tasks use when none is named: the route name, made to fit OpenShell's rule there. */
+export function sandboxNameForRoute(routeName: string, driver: 'local' | 'openshell'): string {
+  return driver === 'openshell' ? shortOpenShellName(routeName) : routeName;
 }
 
 const ROUTE_NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;

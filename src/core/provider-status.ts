@@ -52,6 +52,8 @@ export interface ProbeOutcome {
   models?: string[];
   /** LM Studio: model keys with a loaded instance. */
   loaded?: string[];
+  /** Which API answered: LM Studio's native one, or the OpenAI-compatible /v1/models when the native one is missing. */
+  api?: ProbeKind;
 }
 
 /** A probe outcome as stored in the status cache. */
@@ -82,6 +84,8 @@ export interface ProviderStatus {
   cached: boolean;
   models?: string[];
   loaded?: string[];
+  /** Which API answered (see ProbeOutcome.api). */
+  api?: ProbeKind;
   routes: string[];
 }
 
@@ -234,6 +238,17 @@ export function parseLmStudioModels(body: unknown): { ok: true; models: LmStudio
   return { ok: true, models: out };
 }
 
+/**
+ * LM Studio before 0.4 has no native REST API: it answers `/api/v1/models` with HTTP 200 and
+ * `{"error":"Unexpected endpoint or method. (GET /api/v1/models)"}`. (A stale key can make a
+ * newer one answer the same way; the OpenAI-compatible list then fails as well.)
+ */
+export function isUnexpectedEndpoint(body: unknown): boolean {
+  const e = isObj(body) ? body.error : undefined;
+  const text = typeof e === 'string' ? e : isObj(e) && typeof e.message === 'string' ? e.message : '';
+  return /Unexpected endpoint/i.test(text);
+}
+
 /** Check a 2xx JSON answer against the shape the provider's list endpoint has. */
 export function parseModelList(kind: ProbeKind, body: unknown): ModelListResult {
   if (kind === 'lmstudio-native') {
@@ -332,6 +347,7 @@ export function toStatus(t: ProbeTarget, o: ProbeOutcome, cached: boolean): Prov
     cached,
     ...(o.models ? { models: o.models } : {}),
     ...(o.loaded ? { loaded: o.loaded } : {}),
+    ...(o.api ? { api: o.api } : {}),
     routes: [...t.routes],
   };
   return s;

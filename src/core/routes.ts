@@ -159,21 +159,35 @@ function notFound(name: string, known: string[]): LogosError {
   });
 }
 
-export async function getRoute(ctx: Pick<RouteContext, 'routes'>, name: string): Promise<RouteRecord> {
-  const file = await ctx.routes.read();
-  const r = own(file.routes, name);
-  if (!r) throw notFound(name, Object.keys(file.routes));
-  return r;
+/**
+ * A route by its name, or by the `provider/model` it was added with when exactly one
+ * route has it (`logos run --route lmstudio/qwen/qwen3.5-9b`).
+ */
+export function findRoute(file: RoutesFile, nameOrSpec: string): RouteRecord {
+  const byName = own(file.routes, nameOrSpec);
+  if (byName) return byName;
+  if (nameOrSpec.includes('/')) {
+    const matches = Object.values(file.routes).filter((r) => `${r.provider}/${r.model}` === nameOrSpec);
+    if (matches.length === 1) return matches[0] as RouteRecord;
+    if (matches.length > 1) {
+      const names = matches.map((r) => r.name).sort();
+      throw new LogosError('INVALID_ARGUMENT', `${matches.length} routes use ${nameOrSpec}: ${names.join(', ')}.`, {
+        hint: `Name one of them, e.g. \`--route ${names[0]}\`.`,
+        details: { routes: names },
+      });
+    }
+  }
+  throw notFound(nameOrSpec, Object.keys(file.routes));
 }
 
-/** The named route, or the default one. */
+export async function getRoute(ctx: Pick<RouteContext, 'routes'>, name: string): Promise<RouteRecord> {
+  return findRoute(await ctx.routes.read(), name);
+}
+
+/** The named route (or `provider/model` spec), or the default one. */
 export async function resolveRoute(ctx: Pick<RouteContext, 'routes'>, name?: string): Promise<RouteRecord> {
   const file = await ctx.routes.read();
-  if (name) {
-    const r = own(file.routes, name);
-    if (!r) throw notFound(name, Object.keys(file.routes));
-    return r;
-  }
+  if (name) return findRoute(file, name);
   const d = file.default ? own(file.routes, file.default) : undefined;
   if (!d) {
     throw new LogosError('NO_DEFAULT_ROUTE', 'No default model route is set.', {

@@ -1,7 +1,7 @@
 import type { Clock, Logger } from './context.js';
 import { checkTaskSize, dispatchTask, TASK_ENVELOPE_BYTES, type DispatchOutcome } from './dispatch.js';
 import { LogosError } from './errors.js';
-import { newTaskId } from './names.js';
+import { newTaskId, sandboxNameForRoute } from './names.js';
 import { DEFAULT_PERSONA, loadPersona } from './personas.js';
 import type { PersonaSource, Records } from './ports.js';
 import { MAX_TASK_BYTES, type ChatMessage, type Frame, type TaskInput, type TaskResultFrame, type ToolName } from './protocol.js';
@@ -98,7 +98,9 @@ async function pickSandbox(ctx: RunTaskContext, input: Pick<RunTaskInput, 'sandb
         hint: `Create it with \`logos sandbox create ${input.sandbox}\`, or leave out --sandbox to use the route's own sandbox.`,
       });
     }
-    if (input.route && input.route !== sb.route) {
+    // --route may name the route or give its provider/model: compare the route it resolves to.
+    const asked = input.route ? (await resolveRoute(ctx, input.route)).name : undefined;
+    if (asked && asked !== sb.route) {
       throw new LogosError('INVALID_ARGUMENT', `Sandbox '${sb.name}' is bound to route '${sb.route}', not '${input.route}'.`, {
         hint: 'A sandbox keeps its model route for life. Leave out --route, or use a sandbox created with that route.',
       });
@@ -107,18 +109,20 @@ async function pickSandbox(ctx: RunTaskContext, input: Pick<RunTaskInput, 'sandb
     return { sandbox: sb, route };
   }
   const route = await resolveRoute(ctx, input.route);
-  const existing = own(file.sandboxes, route.name);
+  const driver = ctx.defaultDriver(route);
+  // OpenShell takes names of at most 19 characters: a longer route name gets a short stable one.
+  const name = sandboxNameForRoute(route.name, driver);
+  const existing = own(file.sandboxes, name);
   if (existing && existing.route === route.name) return { sandbox: existing, route };
   if (existing) {
-    throw new LogosError('IN_USE', `The sandbox '${route.name}' exists but is bound to route '${existing.route}'.`, {
+    throw new LogosError('IN_USE', `The sandbox '${name}' exists but is bound to route '${existing.route}'.`, {
       hint: 'Pass --sandbox explicitly.',
     });
   }
-  const driver = ctx.defaultDriver(route);
   input.onProgress?.(
-    `Creating sandbox '${route.name}' for route ${route.name} (${driver === 'openshell' ? `on gateway ${route.gateway}` : 'local'}, first use)`,
+    `Creating sandbox '${name}' for route ${route.name} (${driver === 'openshell' ? `on gateway ${route.gateway}` : 'local'}, first use)`,
   );
-  const sandbox = await createSandbox(ctx, { name: route.name, driver, route });
+  const sandbox = await createSandbox(ctx, { name, driver, route });
   return { sandbox, route };
 }
 

@@ -25,6 +25,10 @@ export interface SandboxRecord {
    * (`[]`: none). Absent (records made before tools existed): all of them.
    */
   tools?: string[];
+  /** OpenShell: the release line it was created on (0.0.x sandboxes must be recreated on 0.1.x). Absent: 0.0. */
+  os_line?: '0.0' | '0.1';
+  /** OpenShell: the image it was created from. */
+  image?: string;
 }
 
 export interface SandboxesFile {
@@ -137,7 +141,7 @@ export async function createSandbox(
   ctx: SandboxContext,
   input: { name: string; driver: DriverKind; route: RouteRecord; tools?: ToolName[] },
 ): Promise<SandboxRecord> {
-  const name = validateSandboxName(input.name);
+  const name = validateSandboxName(input.name, input.driver);
   const driver = ctx.driver(input.driver);
   await driver.preflight();
   const existing = own((await ctx.sandboxes.read()).sandboxes, name);

@@ -30,6 +30,18 @@ export interface LogosConfig {
   /** Where the daemon listens. Off loopback every request needs the token, /health included. */
   daemonHost: string;
   daemonPort: number;
+  /** Drive an OpenShell 0.1.x CLI newer than the tested 0.1.10 as if it were 0.1.10. */
+  openshellAllowNewer: boolean;
+  /**
+   * The image new OpenShell sandboxes are made from ('' = the default for the line: the
+   * community base on 0.0.x, Logos' own `logos-sandbox:<version>` on 0.1.x). Set by
+   * `logos image push|pull` to a reference pinned by digest.
+   */
+  sandboxImage: string;
+  /** `logos image build|pull` refuse below this much free disk where docker keeps images. */
+  imageMinFreeDiskBytes: number;
+  /** `logos image build|pull` refuse below this much available memory. */
+  imageMinFreeMemBytes: number;
 }
 
 export const CONFIG_DEFAULTS: LogosConfig = {
@@ -41,6 +53,10 @@ export const CONFIG_DEFAULTS: LogosConfig = {
   logRotateBytes: 20 * 1024 * 1024,
   daemonHost: '127.0.0.1',
   daemonPort: 17600,
+  openshellAllowNewer: false,
+  sandboxImage: '',
+  imageMinFreeDiskBytes: 4 * 1024 ** 3,
+  imageMinFreeMemBytes: 1024 ** 3,
 };
 
 const binary = { type: 'string', minLength: 1 } as const;
@@ -66,6 +82,10 @@ export const CONFIG_SCHEMA = {
   logRotateBytes: { type: 'integer', minimum: 65536, description: 'rotate the unified log past this size' },
   daemonHost: { type: 'string', minLength: 1, description: 'address the daemon listens on (127.0.0.1; another address requires the token for everything)' },
   daemonPort: { type: 'integer', minimum: 0, maximum: 65535, description: 'port the daemon listens on (0: any free port)' },
+  openshellAllowNewer: { type: 'boolean', description: 'drive an OpenShell 0.1.x newer than the tested 0.1.10 (at your own risk)' },
+  sandboxImage: { type: 'string', maxLength: 512, description: "image for new OpenShell sandboxes ('' = the line's default; `logos image push|pull` pin one by digest)" },
+  imageMinFreeDiskBytes: { type: 'integer', minimum: 0, description: 'free disk `logos image build|pull` need where docker keeps images' },
+  imageMinFreeMemBytes: { type: 'integer', minimum: 0, description: 'available memory `logos image build|pull` need' },
 } as const;
 
 export const CONFIG_FILE = 'config.json';
@@ -113,7 +133,7 @@ export function loadConfig(paths: LogosPaths): LogosConfig {
       out.binaries[k as keyof LogosConfig['binaries']] = p as string;
     }
   }
-  const int = (key: 'runTimeoutSec' | 'logRotateBytes' | 'daemonPort', min: number, max: number): void => {
+  const int = (key: 'runTimeoutSec' | 'logRotateBytes' | 'daemonPort' | 'imageMinFreeDiskBytes' | 'imageMinFreeMemBytes', min: number, max: number): void => {
     const n = v[key];
     if (n === undefined) return;
     if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min || n > max) bad(key);
@@ -125,6 +145,17 @@ export function loadConfig(paths: LogosPaths): LogosConfig {
   if (v.daemonHost !== undefined) {
     if (typeof v.daemonHost !== 'string' || v.daemonHost === '' || /[\s/]/.test(v.daemonHost)) bad('daemonHost');
     out.daemonHost = v.daemonHost as string;
+  }
+  int('imageMinFreeDiskBytes', 0, Number.MAX_SAFE_INTEGER);
+  int('imageMinFreeMemBytes', 0, Number.MAX_SAFE_INTEGER);
+  if (v.openshellAllowNewer !== undefined) {
+    if (typeof v.openshellAllowNewer !== 'boolean') bad('openshellAllowNewer');
+    out.openshellAllowNewer = v.openshellAllowNewer as boolean;
+  }
+  if (v.sandboxImage !== undefined) {
+    // An image reference: no whitespace or control characters (it goes on an openshell argv).
+    if (typeof v.sandboxImage !== 'string' || v.sandboxImage.length > 512 || /[\s\u0000-\u001f\u007f]/.test(v.sandboxImage)) bad('sandboxImage');
+    out.sandboxImage = v.sandboxImage as string;
   }
   if (v.workerFile !== undefined) {
     if (typeof v.workerFile !== 'string') bad('workerFile');

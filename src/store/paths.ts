@@ -78,3 +78,12 @@ export function envValue(name: string, env: NodeJS.ProcessEnv = process.env): st
   const v = env[name];
   return v === undefined || v === '' ? undefined : v;
 }
+
+/**
+ * The OpenShell CLI's own config directory (`${XDG_CONFIG_HOME:-~/.config}/openshell`),
+ * where it keeps `active_gateway`. Logos reads it only to put back the user's active
+ * gateway after `openshell gateway add`, which would otherwise switch it.
+ */
+export function openshellConfigDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config'), 'openshell');
+}

@@ -6,7 +6,8 @@ import { join, resolve } from 'node:path';
 /** Runs the real `logos` binary (bin/logos.js → dist/) in a fresh LOGOS_HOME. */
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
-export const BIN = join(ROOT, 'bin', 'logos.js');
+/** LOGOS_TEST_BIN runs the tests against another build (e.g. an older commit's, to see a new test fail there). */
+export const BIN = process.env.LOGOS_TEST_BIN || join(ROOT, 'bin', 'logos.js');
 
 export interface LogosResult {
   code: number | null;
@@ -18,8 +19,8 @@ export interface LogosResult {
 export interface Home {
   dir: string;
   env: NodeJS.ProcessEnv;
-  run(args: string[], opts?: { input?: string | Buffer; env?: NodeJS.ProcessEnv }): Promise<LogosResult>;
-  start(args: string[], opts?: { input?: string | Buffer; env?: NodeJS.ProcessEnv }): { child: ChildProcess; done: Promise<LogosResult> };
+  run(args: string[], opts?: { input?: string | Buffer; env?: NodeJS.ProcessEnv; cwd?: string }): Promise<LogosResult>;
+  start(args: string[], opts?: { input?: string | Buffer; env?: NodeJS.ProcessEnv; cwd?: string }): { child: ChildProcess; done: Promise<LogosResult> };
   log(): Array<Record<string, unknown>>;
   logText(): string;
   cleanup(): void;
@@ -36,9 +37,10 @@ export function makeHome(extraEnv: NodeJS.ProcessEnv = {}): Home {
     NO_COLOR: '1',
     ...extraEnv,
   };
-  const start = (args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}) => {
+  const start = (args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv; cwd?: string } = {}) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       env: { ...env, ...opts.env },
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
       stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

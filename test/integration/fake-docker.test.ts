@@ -1,6 +1,6 @@
 // The fake `docker` must answer like the real 28.x client for what a local-gateway manager uses:
 // run/ps/inspect/rm/stop/start/logs/cp/pull/volume, with the real texts and exit codes.
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeEnv, makeFakeEnv, runCli, stripAnsi } from '../helpers/fake-cli.js';
@@ -264,5 +264,57 @@ describe('fake docker + fake openshell: a gateway container answers only while i
     expect(down.stderr).toContain("failed to connect to gateway 'logos-gw'");
     await docker(['start', 'logos-gw']);
     expect((await runCli(fake, 'openshell', ['-g', 'logos-gw', 'sandbox', 'list'])).stdout).toBe('No sandboxes found.\n');
+  });
+});
+
+describe('fake docker: the OpenShell gateway image reads its config (openshell-cli.md §13, openshell-0.1.md §3)', () => {
+  beforeAll(() => {
+    fake = makeFakeEnv();
+  });
+  afterAll(() => fake.cleanup());
+
+  /** Run a gateway image with a gateway.toml in a same-path directory. */
+  const gateway = async (name: string, image: string, toml: string, extra: string[] = []) => {
+    const dir = path.join(fake.dir, name);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'gateway.toml'), toml);
+    const r = await docker([
+      'run', '-d', '--name', name, '-p', '127.0.0.1:19000:19000', '-v', `${dir}:${dir}`, '-v', `${name}-state:/var/openshell`,
+      '-e', `OPENSHELL_GATEWAY_CONFIG=${dir}/gateway.toml`, '-e', 'OPENSHELL_DB_URL=sqlite:/var/openshell/openshell.db?mode=rwc',
+      ...extra, image, '--bind-address', '0.0.0.0', '--port', '19000',
+    ]);
+    const ct = fake.readDockerState().containers.find((c) => c.Name === `/${name}`);
+    const logs = (await docker(['logs', name])).stderr;
+    await docker(['rm', '-f', name]);
+    return { r, running: ct?.State.Running, logs };
+  };
+  const V1 = '[openshell]\nversion = 1\n[openshell.gateway]\ncompute_drivers = ["docker"]\n';
+  const V2 = '[openshell]\nversion = 2\n[openshell.gateway]\ncompute_driver = "docker"\n';
+
+  it('0.0.x: a root-owned state volume needs --user 0, or sqlite cannot open its file', async () => {
+    const asUser = await gateway('g1', 'ghcr.io/nvidia/openshell/gateway:0.0.111', V1);
+    expect(asUser.running).toBe(false);
+    expect(asUser.logs).toContain('unable to open database file');
+    const asRoot = await gateway('g2', 'ghcr.io/nvidia/openshell/gateway:0.0.111', V1, ['--user', '0']);
+    expect(asRoot.running).toBe(true);
+  });
+
+  it('0.1.6+: refuses to start without authentication, and without schema version 2', async () => {
+    const noAuth = await gateway('g3', 'quay.io/ai-openshell/gateway:0.1.10', V2, ['--user', '0']);
+    expect(noAuth.running).toBe(false);
+    expect(noAuth.logs).toContain('refusing to start without authentication');
+    const v1 = await gateway('g4', 'quay.io/ai-openshell/gateway:0.1.10', `${V1}[openshell.gateway.auth]\nallow_unauthenticated_users = true\n`, ['--user', '0']);
+    expect(v1.logs).toContain('schema version 1 is not supported');
+    const ok = await gateway('g5', 'quay.io/ai-openshell/gateway:0.1.10', `${V2}[openshell.gateway.auth]\nallow_unauthenticated_users = true\n`, ['--user', '0']);
+    expect(ok.running).toBe(true);
+  });
+
+  it('the images moved to quay.io/ai-openshell in 0.1.10', async () => {
+    const ghcr = await docker(['pull', 'ghcr.io/nvidia/openshell/gateway:0.1.10']);
+    expect(ghcr.code).toBe(1);
+    expect(ghcr.stderr).toContain('manifest unknown');
+    expect((await docker(['pull', 'quay.io/ai-openshell/gateway:0.1.10'])).code).toBe(0);
+    expect((await docker(['pull', 'ghcr.io/nvidia/openshell/gateway:0.1.9'])).code).toBe(0);
+    expect((await docker(['pull', 'quay.io/ai-openshell/supervisor:0.1.9'])).code).toBe(1);
   });
 });

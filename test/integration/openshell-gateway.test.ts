@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bare, expectGatewayOnEveryCall, makeOsHome, type OsHome } from '../helpers/openshell-home.js';
@@ -30,24 +31,29 @@ describe('logos gateway up', () => {
     expect(body).toMatchObject({ ok: true, already_running: false, gateway: { name: 'logos', kind: 'local', managed: true, port: 17670, endpoint: 'http://127.0.0.1:17670' } });
 
     const docker = os.dockerCalls();
-    const supDir = join(os.home.env.LOGOS_HOME as string, 'data', 'gateways', 'logos');
+    const gwDir = join(os.home.env.LOGOS_HOME as string, 'data', 'gateways', 'logos');
+    const supBin = join(gwDir, 'supervisor-0.0.111', 'openshell-sandbox');
     expect(docker.map((a) => a.slice(0, 2).join(' '))).toEqual(['create --name', 'cp ' + docker[1]?.[1], 'rm ' + docker[2]?.[1], 'volume create', 'pull ghcr.io/nvidia/openshell/gateway:0.0.111', 'run -d']);
     expect(docker[0]?.at(-1)).toBe('ghcr.io/nvidia/openshell/supervisor:0.0.111');
-    expect(docker[1]?.[2]).toBe(join(supDir, 'openshell-sandbox'));
+    expect(docker[1]?.[2]).toBe(supBin);
     const run = docker.at(-1) as string[];
     const flag = (f: string) => run.flatMap((a, i) => (a === f ? [run[i + 1] as string] : []));
     expect(flag('--name')).toEqual(['logos-gw-logos']);
     expect(flag('--restart')).toEqual(['unless-stopped']);
-    expect(flag('-p')).toEqual(['127.0.0.1:17670:8080']);
-    expect(flag('-v')).toEqual(['/var/run/docker.sock:/var/run/docker.sock', `${supDir}:${supDir}:ro`, 'logos-gw-logos-state:/var/openshell']);
-    expect(flag('-e')).toEqual([
-      'OPENSHELL_DRIVERS=docker',
-      'OPENSHELL_GRPC_ENDPOINT=http://host.openshell.internal:17670',
-      `OPENSHELL_DOCKER_SUPERVISOR_BIN=${supDir}/openshell-sandbox`,
-      'OPENSHELL_DB_URL=sqlite:/var/openshell/openshell.db',
-      'OPENSHELL_DISABLE_TLS=true',
-    ]);
-    expect(run.at(-1)).toBe('ghcr.io/nvidia/openshell/gateway:0.0.111');
+    expect(flag('--user')).toEqual(['0']);
+    // Published at the port it listens on: sandboxes call back to host.openshell.internal:<that port>.
+    expect(flag('-p')).toEqual(['127.0.0.1:17670:17670']);
+    expect(flag('-v')).toEqual(['/var/run/docker.sock:/var/run/docker.sock', `${gwDir}:${gwDir}`, 'logos-gw-logos-state:/var/openshell']);
+    expect(flag('--add-host')).toEqual(['host.openshell.internal:host-gateway', 'host.docker.internal:host-gateway']);
+    expect(flag('-e')).toEqual([`OPENSHELL_GATEWAY_CONFIG=${gwDir}/gateway.toml`, 'OPENSHELL_DB_URL=sqlite:/var/openshell/openshell.db?mode=rwc']);
+    expect(run.slice(-5)).toEqual(['ghcr.io/nvidia/openshell/gateway:0.0.111', '--bind-address', '0.0.0.0', '--port', '17670']);
+    // The settings the gateway has read since v0.0.43: the TOML file, not OPENSHELL_* variables.
+    const toml = readFileSync(join(gwDir, 'gateway.toml'), 'utf8');
+    expect(toml).toContain('version = 1');
+    expect(toml).toContain('bind_address = "0.0.0.0:17670"');
+    expect(toml).toContain('compute_drivers = ["docker"]');
+    expect(toml).toContain(`supervisor_bin = "${supBin}"`);
+    expect(toml).toContain('grpc_endpoint = "http://host.openshell.internal:17670"');
 
     const osCalls = os.openshellCalls().map(bare);
     expect(osCalls).toContain('gateway add http://127.0.0.1:17670 --name logos --local');
@@ -69,7 +75,11 @@ describe('logos gateway up', () => {
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines.some((l) => l.startsWith('docker run -d --name logos-gw-logos'))).toBe(true);
-    expect(lines.at(-1)).toBe('openshell -g logos gateway add http://127.0.0.1:17670 --name logos --local');
+    // the gateway.toml it would write is shown (as comments), and not written
+    expect(lines[0]).toMatch(/^# .*\/gateways\/logos\/gateway\.toml$/);
+    expect(lines).toContain('#   supervisor_bin = "' + join(os.home.env.LOGOS_HOME as string, 'data', 'gateways', 'logos', 'supervisor-0.0.111', 'openshell-sandbox') + '"');
+    expect(lines.at(-2)).toBe('openshell -g logos gateway add http://127.0.0.1:17670 --name logos --local');
+    expect(lines.at(-1)).toBe("# openshell makes 'logos' its active gateway; Logos puts the user's active gateway back right after (now: none)");
     expect(os.dockerCalls()).toEqual([]);
     expect(os.fake.readDockerState().containers).toEqual([]);
     expect(os.openshellCalls().map(bare).some((c) => c.startsWith('gateway add'))).toBe(false);
@@ -130,7 +140,7 @@ describe('gateway faults', () => {
     ['docker engine not running', { FAKE_DOCKER_NO_DAEMON: '1' }, undefined, 5, 'DOCKER_NOT_RUNNING', 'systemctl start docker'],
     ['docker missing', {}, ['openshell'] as Array<'openshell' | 'docker'>, 5, 'DOCKER_MISSING', 'Install Docker'],
     ['openshell missing', {}, ['docker'] as Array<'openshell' | 'docker'>, 5, 'OPENSHELL_MISSING', 'OpenShell'],
-    ['openshell older than 0.0.95', { FAKE_OPENSHELL_VERSION: '0.0.90' }, undefined, 5, 'OPENSHELL_TOO_OLD', '0.0.95'],
+    ['openshell older than 0.0.95', { FAKE_OPENSHELL_VERSION: '0.0.90' }, undefined, 5, 'OPENSHELL_TOO_OLD', 'OpenShell versions'],
   ] as const)('%s → %s', async (_name, env, tools, code, reason, hint) => {
     const extra: NodeJS.ProcessEnv = { ...env };
     if (tools) extra.PATH = os.pathWith([...tools]);

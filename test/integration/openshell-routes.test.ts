@@ -97,8 +97,9 @@ describe('route add on a gateway', () => {
     expect(JSON.parse(add.stdout).route.status).toBe('ready');
     const seq = workspaceCalls('r1');
     const port = new URL(model.url).port;
-    expect(seq.slice(-3)).toEqual([
+    expect(seq.slice(-4)).toEqual([
       `provider create --name logos-lmstudio --type openai --credential OPENAI_API_KEY --config OPENAI_BASE_URL=http://host.openshell.internal:${port}/v1`,
+      'provider list -o json',
       `provider update logos-lmstudio --credential OPENAI_API_KEY --config OPENAI_BASE_URL=http://host.openshell.internal:${port}/v1`,
       'inference set --provider logos-lmstudio --model m1 --no-verify --timeout 600',
     ]);
@@ -210,10 +211,9 @@ describe('sandboxes and dispatch on OpenShell', () => {
     expect(JSON.parse(c.stdout).sandbox).toMatchObject({ name: 'work', driver: 'openshell', route: 'm', gateway: 'logos', workspace: 'm' });
     const seq = workspaceCalls('m');
     const create = seq.find((x) => x.startsWith('sandbox create'));
-    expect(create).toBe('sandbox create --name work --from base --no-auto-providers --no-tty --policy ' + create?.split('--policy ')[1]);
-    expect(create?.endsWith(' -- sleep infinity')).toBe(true);
+    expect(create).toMatch(/^sandbox create --name work --from ghcr\.io\/nvidia\/openshell-community\/sandboxes\/base:latest --no-auto-providers --no-tty --policy \S+\/policies\/default\.yaml --detach -- sleep infinity$/);
     const upload = seq.findIndex((x) => x.startsWith('sandbox upload work '));
-    expect(seq[upload]?.endsWith(' /sandbox/.logos/worker.mjs')).toBe(true);
+    expect(seq[upload]?.endsWith(' /sandbox/.logos/worker.mjs --no-git-ignore')).toBe(true);
     expect(seq[upload - 1]).toBe('sandbox exec --name work --no-tty --timeout 60 -- mkdir -p /sandbox/.logos');
 
     // The fake runs exec'd commands on the host, so the worker reaches the fake model server

@@ -79,6 +79,7 @@ describe('logos providers status', () => {
         cached: false,
         models: ['qwen/qwen3.5-9b', 'other'],
         loaded: ['qwen/qwen3.5-9b'],
+        api: 'lmstudio-native',
         routes: ['other', 'qwen'],
       },
       expect.objectContaining({ provider: 'custom', endpoint: s.url, state: 'ok', reason: 'OK', cached: false, models: ['qwen/qwen3.5-9b', 'other'], routes: ['compat'] }),
@@ -128,7 +129,8 @@ describe('logos providers status', () => {
       message: expect.stringContaining(`127.0.0.1:${refused}`),
     });
     expect(by('locked')).toMatchObject({ provider: 'custom', state: 'error', reason: 'HTTP_401', hint: expect.stringContaining('logos creds set custom') });
-    expect(by('stale')).toMatchObject({ provider: 'lmstudio', state: 'error', reason: 'INVALID_RESPONSE', message: expect.stringContaining('Unexpected endpoint or method') });
+    // LM Studio 0.3.x has no native API: reachable through /v1/models, and the status says so.
+    expect(by('stale')).toMatchObject({ provider: 'lmstudio', state: 'ok', reason: 'OK', api: 'openai-models', message: expect.stringContaining('before 0.4') });
     expect(by('gpt-4o-mini')).toMatchObject({ provider: 'openai', state: 'unconfigured', reason: 'NO_CONFIG', latency_ms: null, cached: false, hint: expect.stringContaining('logos creds set openai') });
     // No key: nothing was sent to the "cloud" server.
     expect(cloud.requests).toEqual([]);
@@ -143,7 +145,11 @@ describe('logos providers status', () => {
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/lmstudio\s+http:\/\/127\.0\.0\.1:\d+\/v1\s+error\s+CONN_REFUSED/);
     expect(human.stdout).toMatch(/openai\s+http:\/\/127\.0\.0\.1:\d+\/v1\s+unconfigured\s+NO_CONFIG\s+-/);
-    expect(human.stdout.match(/Hint:/g)).toHaveLength(3);
+    expect(human.stdout.match(/Hint:/g)).toHaveLength(2);
+    // which API answered, and what that means for LM Studio 0.3.x
+    expect(human.stdout).toMatch(/^PROVIDER\s+ENDPOINT\s+STATE\s+REASON\s+LATENCY\s+CHECKED\s+API$/m);
+    expect(human.stdout).toMatch(/lmstudio\s+http:\/\/127\.0\.0\.1:\d+\/v1\s+ok\s+OK\s+\d+ms\s+.*OpenAI \/models$/m);
+    expect(human.stdout).toMatch(/! lmstudio http:\/\/127\.0\.0\.1:\d+\/v1: LM Studio has no native API here .* cannot load its models on demand/);
     expect(human.stdout).toContain("Start LM Studio's server (Developer tab, or `lms server start`)");
 
     // The key never shows up in output, log or the cache file.

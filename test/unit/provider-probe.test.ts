@@ -80,10 +80,29 @@ describe('probeProvider', () => {
     expect(s.requests.at(-1)?.path).toBe('/api/tags');
   });
 
-  it('INVALID_RESPONSE for LM Studio\'s 200 "Unexpected endpoint or method" and for non-JSON', async () => {
-    const s = await openai({ nativeApi: 'none' });
+  it('LM Studio without the native API (0.3.x: 200 "Unexpected endpoint") is reached through /v1/models, and says so', async () => {
+    const s = await openai({ nativeApi: 'none', models: ['qwen3'] });
     const r = await probeProvider({ provider: 'lmstudio', endpoint: s.url });
-    expect(r).toMatchObject({ reason: 'INVALID_RESPONSE', http_status: 200, message: expect.stringContaining('Unexpected endpoint or method') });
+    expect(r).toMatchObject({ reason: 'OK', api: 'openai-models', models: ['qwen3'], message: expect.stringContaining('no native API') });
+    expect(s.requests.map((q) => q.path)).toEqual(['/api/v1/models', '/v1/models']);
+    const native = await openai({ models: ['qwen3'] });
+    expect(await probeProvider({ provider: 'lmstudio', endpoint: native.url })).toMatchObject({ reason: 'OK', api: 'lmstudio-native' });
+  });
+
+  it('INVALID_RESPONSE when even /v1/models says "Unexpected endpoint" (a stale key), and for non-JSON', async () => {
+    const stale = await import('node:http').then(
+      (http) =>
+        new Promise<number>((resolve) => {
+          const srv = http.createServer((q, res) => {
+            res.setHeader('content-type', 'application/json');
+            res.end(JSON.stringify({ error: `Unexpected endpoint or method. (GET ${q.url})` }));
+          });
+          srv.listen(0, '127.0.0.1', () => resolve((srv.address() as net.AddressInfo).port));
+          closers.push(() => new Promise<void>((r) => srv.close(() => r())));
+        }),
+    );
+    const r = await probeProvider({ provider: 'lmstudio', endpoint: `http://127.0.0.1:${stale}/v1` });
+    expect(r).toMatchObject({ reason: 'INVALID_RESPONSE', http_status: 200, message: expect.stringContaining('Unexpected endpoint or method. (GET /api/v1/models)') });
     const o = await openai({ nativeApi: 'ollama' });
     // an Ollama server asked for LM Studio's list: 404 with a text body
     expect(await probeProvider({ provider: 'lmstudio', endpoint: o.url })).toMatchObject({ reason: 'HTTP_404' });

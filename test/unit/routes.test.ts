@@ -75,3 +75,17 @@ describe('addRoute', () => {
     expect((await resolveRoute(ctx)).name).toBe('b');
   });
 });
+
+describe('--route by provider/model', () => {
+  it('finds the one route added with that spec; two are ambiguous; names still win', async () => {
+    const routes = memory<RoutesFile>(emptyRoutes());
+    const ctx = { routes, clock, logger: nullLogger };
+    await addRoute(ctx, { spec: 'lmstudio/qwen/qwen3.5-9b', endpoint: 'http://127.0.0.1:1234/v1' });
+    await addRoute(ctx, { spec: 'openai/gpt-4o-mini' });
+    expect((await resolveRoute(ctx, 'lmstudio/qwen/qwen3.5-9b')).name).toBe('qwen-qwen3-5-9b');
+    expect((await resolveRoute(ctx, 'qwen-qwen3-5-9b')).name).toBe('qwen-qwen3-5-9b');
+    await addRoute(ctx, { spec: 'openai/gpt-4o-mini', name: 'mini-2' });
+    await expect(resolveRoute(ctx, 'openai/gpt-4o-mini')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: '2 routes use openai/gpt-4o-mini: gpt-4o-mini, mini-2.' });
+    await expect(resolveRoute(ctx, 'ollama/llama3.2')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+});

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { Logger } from '../../core/context.js';
 import { LogosError } from '../../core/errors.js';
 import type { ContainerInfo, ContainerSpec, Docker } from '../../core/gateways.js';
+import type { ImageDocker, ImageInfo } from '../../core/images.js';
 import { runProcess, spawnProcess, type RunResult } from '../exec/runner.js';
 import { findExecutable } from '../exec/which.js';
 
@@ -23,7 +24,7 @@ export interface DockerClientOptions {
 export const DOCKER_INSTALL_HINT = 'Install Docker (docker.io or Docker Engine) so that `docker` is on PATH, or set binaries.docker in config.json.';
 const NO_DAEMON_RE = /Cannot connect to the Docker daemon|Is the docker daemon running|error during connect|docker daemon is not running/i;
 
-export class DockerClient implements Docker {
+export class DockerClient implements Docker, ImageDocker {
   constructor(private readonly opts: DockerClientOptions) {}
 
   private bin(): string {
@@ -138,9 +139,9 @@ export class DockerClient implements Docker {
     });
     const res = await proc.result;
     if (res.exitCode !== 0) {
-      if (NO_DAEMON_RE.test(res.stderr)) await this.engineVersion();
+      if (NO_DAEMON_RE.test(res.stderrTail)) await this.engineVersion();
       throw new LogosError('DOCKER_FAILED', `docker could not pull ${image}: ${res.stderrTail.trim().split('\n').pop() ?? ''}`, {
-        hint: 'Check the network and that the image tag exists for your openshell version (`openshell -V`).',
+        hint: 'Check the network and that the image exists: OpenShell images are on ghcr.io/nvidia/openshell up to 0.1.9 and on quay.io/ai-openshell from 0.1.10, tagged with the CLI version (`openshell -V`).',
       });
     }
   }
@@ -148,8 +149,10 @@ export class DockerClient implements Docker {
   async run(spec: ContainerSpec): Promise<void> {
     const args = ['run', '-d', '--name', spec.name];
     if (spec.restart) args.push('--restart', spec.restart);
+    if (spec.user) args.push('--user', spec.user);
     for (const p of spec.ports) args.push('-p', `${p.hostIp}:${p.hostPort}:${p.containerPort}`);
     for (const v of spec.volumes) args.push('-v', `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`);
+    for (const h of spec.addHosts ?? []) args.push('--add-host', h);
     for (const g of spec.groupAdd ?? []) args.push('--group-add', g);
     for (const [k, v] of Object.entries(spec.env)) args.push('-e', `${k}=${v}`);
     for (const [k, v] of Object.entries(spec.labels)) args.push('--label', `${k}=${v}`);
@@ -203,6 +206,80 @@ export class DockerClient implements Docker {
       await this.call(steps[2] as string[]).catch(() => undefined);
     }
     chmodSync(hostPath, 0o755);
+  }
+
+  async rootDir(): Promise<string | undefined> {
+    // A docker engine on another machine keeps its images there: nothing to measure here.
+    const host = process.env.DOCKER_HOST ?? '';
+    if (host && !host.startsWith('unix://')) return undefined;
+    const res = await this.call(['info', '--format', '{{.DockerRootDir}}'], 20_000);
+    const dir = res.stdout.trim();
+    return res.exitCode === 0 && dir.startsWith('/') ? dir : undefined;
+  }
+
+  /** A streaming docker command (build, push, pull); lines go to onLine, the tail into the error. */
+  private async stream(args: string[], action: string, onLine?: (line: string) => void, timeoutMs = 60 * 60_000): Promise<RunResult> {
+    if (this.mutate(args)) return { argv: args, exitCode: 0, signal: null, stdout: '', stderr: '', stderrTail: '', durationMs: 0, timedOut: false, cancelled: false, notFound: false };
+    const proc = spawnProcess(this.bin(), args, {
+      timeoutMs,
+      logger: this.opts.logger.child({ source: 'docker' }),
+      onStdoutLine: (l) => onLine?.(l),
+      onStderrLine: (l) => onLine?.(l),
+    });
+    const res = await proc.result;
+    if (res.notFound) throw new LogosError('DOCKER_MISSING', `docker (${this.opts.binary}) could not be started.`, { hint: DOCKER_INSTALL_HINT });
+    if (res.exitCode !== 0) {
+      if (NO_DAEMON_RE.test(res.stderrTail)) await this.engineVersion();
+      const tail = res.stderrTail.trim().split('\n').slice(-3).join(' ');
+      throw new LogosError('DOCKER_FAILED', `docker could not ${action}${res.timedOut ? ' in time' : ''}: ${tail || `exit code ${res.exitCode}`}`, { details: { exit_code: res.exitCode } });
+    }
+    return res;
+  }
+
+  async build(opts: { tag: string; dockerfile: string; context: string; onLine?: (line: string) => void }): Promise<void> {
+    await this.stream(['build', '--progress', 'plain', '-t', opts.tag, '-f', opts.dockerfile, opts.context], `build ${opts.tag}`, opts.onLine);
+  }
+
+  async imageInfo(ref: string): Promise<ImageInfo | undefined> {
+    const res = await this.call(['image', 'inspect', ref], 20_000);
+    if (res.exitCode !== 0) {
+      if (/No such image/i.test(res.stderr)) return undefined;
+      throw this.fail(res, `inspect ${ref}`);
+    }
+    const [im] = JSON.parse(res.stdout) as Array<{ Id?: string; RepoDigests?: string[]; Size?: number; Created?: string }>;
+    return im ? { id: im.Id ?? '', repoDigests: im.RepoDigests ?? [], size: im.Size ?? 0, created: im.Created ?? '' } : undefined;
+  }
+
+  async tag(source: string, target: string): Promise<void> {
+    if (this.mutate(['tag', source, target])) return;
+    const res = await this.call(['tag', source, target]);
+    if (res.exitCode !== 0) throw this.fail(res, `tag ${source} as ${target}`);
+  }
+
+  async push(ref: string, onLine?: (line: string) => void): Promise<string | undefined> {
+    let digest: string | undefined;
+    await this.stream(['push', ref], `push ${ref}`, (l) => {
+      const m = /digest: (sha256:[0-9a-f]{64})/.exec(l);
+      if (m) digest = m[1];
+      onLine?.(l);
+    });
+    return digest;
+  }
+
+  async listImages(reference: string): Promise<Array<{ ref: string; id: string; size: string; created: string }>> {
+    const res = await this.call(['image', 'ls', '--filter', `reference=${reference}`, '--format', '{{json .}}'], 20_000);
+    if (res.exitCode !== 0) throw this.fail(res, 'list images');
+    return res.stdout
+      .split('\n')
+      .filter((l) => l.trim())
+      .flatMap((l) => {
+        try {
+          const r = JSON.parse(l) as { Repository?: string; Tag?: string; ID?: string; Size?: string; CreatedSince?: string };
+          return [{ ref: `${r.Repository ?? ''}:${r.Tag ?? ''}`, id: r.ID ?? '', size: r.Size ?? '', created: r.CreatedSince ?? '' }];
+        } catch {
+          return [];
+        }
+      });
   }
 
   async logsTail(name: string, lines: number): Promise<string> {

@@ -6,7 +6,7 @@ import { openHostFile } from '../host-files.js';
 import { policyFile } from '../assets.js';
 import type { Logger } from '../../core/context.js';
 import { LogosError } from '../../core/errors.js';
-import type { OpenShell, OsTarget } from '../../core/openshell.js';
+import type { OpenShell, OsLine, OsTarget } from '../../core/openshell.js';
 import { WORKER_NODE_OPTIONS } from '../../core/protocol.js';
 import type { RouteRecord } from '../../core/routes.js';
 import { failedExec, outcomeOf, type ExecOutcome, type ExecRequest, type RunningExec, type SandboxDriver, type SandboxRecord, type SandboxStatus } from '../../core/sandboxes.js';
@@ -17,7 +17,9 @@ import { stripAnsi } from './parse.js';
  * Sandboxes on an OpenShell gateway. A sandbox lives in its route's workspace
  * (which fixes its model), keeps `sleep infinity` as its main process, and gets
  * the worker bundle uploaded; each task is one `sandbox exec` of the worker with
- * the task on stdin. The worker reaches the model at https://inference.local/v1.
+ * the task on stdin. The worker reaches the model at https://inference.local/v1
+ * (0.0.x), or at the model's own endpoint (0.1.x: OPENAI_BASE_URL / ANTHROPIC_BASE_URL
+ * in the sandbox's environment, the key a placeholder the supervisor swaps there).
  */
 
 export const WORKER_DIR_IN_SANDBOX = '/sandbox/.logos';
@@ -25,18 +27,26 @@ export const WORKER_PATH_IN_SANDBOX = `${WORKER_DIR_IN_SANDBOX}/worker.mjs`;
 export const WORKER_LOG_IN_SANDBOX = '/sandbox/.logos/worker.jsonl';
 /** The same file, relative to the exec working directory (the sandbox workdir, /sandbox). */
 const WORKER_LOG_RELATIVE = '.logos/worker.jsonl';
-/** OpenShell's community base image: Node 22, python3, user sandbox, workdir /sandbox. */
-export const DEFAULT_SANDBOX_IMAGE = 'base';
+/**
+ * Without imageFor: OpenShell's community base image (Node 22, python3, user sandbox, workdir
+ * /sandbox), as a full reference: a bare `--from base` is first tried as a path in the CLI's
+ * working directory.
+ */
+export { COMMUNITY_BASE_IMAGE } from '../../core/images.js';
+import { COMMUNITY_BASE_IMAGE } from '../../core/images.js';
 
 export interface OpenShellDriverOptions {
   openshell: OpenShell;
   logger: Logger;
   /** Sandbox policy file (OpenShell schema v1). */
   policyFile?: string;
-  image?: string;
+  /** The image for a new sandbox on this line (config, Logos' own image, or the community base). */
+  imageFor?: (line: OsLine, route: RouteRecord) => Promise<string>;
   workerFile?: string;
   /** Re-push the route's credential and base URL before every spawn. */
   syncRoute?: (route: RouteRecord) => Promise<void>;
+  /** 0.1.x: the providers to attach and the environment (base URL) a sandbox of this route gets. */
+  sandboxSpec?: (route: RouteRecord, line: OsLine) => Promise<{ providers: string[]; env: Record<string, string> }>;
 }
 
 export function defaultPolicyFile(): string {
@@ -66,7 +76,17 @@ export class OpenShellDriver implements SandboxDriver {
   }
 
   async preflight(): Promise<void> {
-    await this.opts.openshell.requireWorkspaces();
+    await this.opts.openshell.cli();
+  }
+
+  /** A sandbox made on the other line cannot serve this CLI (0.0.x and 0.1.x are not wire-compatible). */
+  private lineMismatch(rec: SandboxRecord, line: OsLine): LogosError | undefined {
+    const made = rec.os_line ?? '0.0';
+    if (made === line) return undefined;
+    return new LogosError('SANDBOX_UNAVAILABLE', `Sandbox '${rec.name}' was made for OpenShell ${made}.x, but the openshell CLI is now ${line}.x.`, {
+      hint: `Recreate it after the upgrade: \`logos sandbox delete ${rec.name}\` then \`logos sandbox create ${rec.name} --route ${rec.route}\` (see README "OpenShell versions").`,
+      details: { sandbox: rec.name, made_for: made, cli_line: line },
+    });
   }
 
   private workerFile(): string {
@@ -87,9 +107,12 @@ export class OpenShellDriver implements SandboxDriver {
       });
     }
     const t: OsTarget = { gateway: route.gateway, workspace: route.workspace };
-    await this.opts.syncRoute?.(route);
-    const out: SandboxRecord = { ...rec, gateway: t.gateway, workspace: t.workspace as string };
     const os = this.opts.openshell;
+    const { line } = await os.cli();
+    await this.opts.syncRoute?.(route);
+    const image = this.opts.imageFor ? await this.opts.imageFor(line, route) : COMMUNITY_BASE_IMAGE;
+    const extras = line === '0.1' && this.opts.sandboxSpec ? await this.opts.sandboxSpec(route, line) : { providers: [], env: {} };
+    const out: SandboxRecord = { ...rec, gateway: t.gateway, workspace: t.workspace as string, os_line: line, image };
     const workerFile = this.workerFile();
     // A duplicate create fails or hangs: look first, and adopt a Ready sandbox of the same name.
     const existing = await os.sandboxGet(t, rec.name);
@@ -104,9 +127,11 @@ export class OpenShellDriver implements SandboxDriver {
       try {
         await os.sandboxCreate(t, {
           name: rec.name,
-          from: this.opts.image ?? DEFAULT_SANDBOX_IMAGE,
+          from: image,
           policyFile: this.opts.policyFile ?? defaultPolicyFile(),
           command: ['sleep', 'infinity'],
+          ...(extras.providers.length ? { providers: extras.providers } : {}),
+          ...(Object.keys(extras.env).length ? { env: extras.env } : {}),
         });
       } catch (err) {
         // Never leave a half-made sandbox behind.
@@ -165,6 +190,8 @@ export class OpenShellDriver implements SandboxDriver {
       if (s.phase === 'Ready') return { phase: 'Ready' };
       if (s.phase === 'Provisioning') return { phase: 'Provisioning' };
       if (s.phase === 'Error') return { phase: 'Error', detail: 'the gateway reports Error' };
+      // 0.1.x: the main process ended (status 0); nothing can run in it any more.
+      if (s.phase === 'Completed') return { phase: 'Error', detail: 'its main process ended (Completed)' };
       return { phase: 'Unknown', detail: s.phase };
     } catch (err) {
       return { phase: 'Unknown', detail: err instanceof Error ? err.message : String(err) };
@@ -232,6 +259,7 @@ export class OpenShellDriver implements SandboxDriver {
   }
 
   async logs(rec: SandboxRecord, lines: number): Promise<string[]> {
+    await this.opts.openshell.cli();
     const out: string[] = [];
     const h = this.opts.openshell.sandboxExec(targetOf(rec), rec.name, {
       command: ['tail', '-n', String(lines), WORKER_LOG_IN_SANDBOX],
@@ -253,8 +281,19 @@ export class OpenShellDriver implements SandboxDriver {
     } catch (err) {
       return failed(err as LogosError);
     }
+    let line: OsLine;
     try {
+      line = (await this.opts.openshell.cli()).line;
+      const mismatch = this.lineMismatch(rec, line);
+      if (mismatch) return failed(mismatch);
       await this.opts.syncRoute?.(route);
+    } catch (err) {
+      return failed(err instanceof LogosError ? err : new LogosError('OPENSHELL_FAILED', String(err)));
+    }
+    // 0.1.x: the base URL goes with every exec too, so a changed endpoint reaches the next task.
+    let execEnv: Record<string, string> = {};
+    try {
+      if (line === '0.1' && this.opts.sandboxSpec) execEnv = (await this.opts.sandboxSpec(route, line)).env;
     } catch (err) {
       return failed(err instanceof LogosError ? err : new LogosError('OPENSHELL_FAILED', String(err)));
     }
@@ -286,7 +325,7 @@ export class OpenShellDriver implements SandboxDriver {
       timeoutSec,
       // Host-side safety net in case the gateway never reports the remote timeout.
       killAfterMs: req.timeoutMs + 15_000,
-      env: { LOGOS_WORKER_LOG: WORKER_LOG_RELATIVE },
+      env: { ...execEnv, LOGOS_WORKER_LOG: WORKER_LOG_RELATIVE },
       ...(req.signal ? { signal: req.signal } : {}),
       onStdoutLine: req.onStdoutLine,
       onOversizedLine: req.onOversizedLine,

@@ -169,3 +169,18 @@ export function parsePolicyList(text: string): PolicyRevision[] {
   }
   return rows;
 }
+
+/**
+ * One page of a `… list -o json`: 0.0.x prints an array, 0.1.x an envelope
+ * `{"<key>": [...], "next_page_token": "…"}` (openshell-0.1.md §2).
+ */
+export function parseListPage<T>(json: unknown, key: string): { items: T[]; next?: string } {
+  if (Array.isArray(json)) return { items: json as T[] };
+  if (json && typeof json === 'object') {
+    const o = json as Record<string, unknown>;
+    const items = Array.isArray(o[key]) ? (o[key] as T[]) : (Object.values(o).find((v) => Array.isArray(v)) as T[] | undefined) ?? [];
+    const next = typeof o.next_page_token === 'string' && o.next_page_token !== '' ? o.next_page_token : undefined;
+    return next ? { items, next } : { items };
+  }
+  return { items: [] };
+}

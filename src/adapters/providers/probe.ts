@@ -2,6 +2,7 @@ import { systemClock, type Clock } from '../../core/context.js';
 import {
   classifyHttpStatus,
   classifyNetworkError,
+  isUnexpectedEndpoint,
   parseModelList,
   probeKindFor,
   probeUrl,
@@ -119,13 +120,36 @@ export interface ProbeOptions {
   clock?: Clock;
 }
 
-/** Probe one provider endpoint: lmstudio → /api/v1/models, ollama → /api/tags, others → {base}/models. */
+/**
+ * Probe one provider endpoint: lmstudio → /api/v1/models (and /v1/models when LM Studio has no
+ * native API, before 0.4), ollama → /api/tags, others → {base}/models. Says which API answered.
+ */
 export async function probeProvider(target: { provider: string; endpoint: string }, opts: ProbeOptions = {}): Promise<ProbeOutcome> {
   const kind = probeKindFor(target.provider);
+  const first = await probeOnce(kind, target, opts);
+  if (kind === 'lmstudio-native' && first.unexpectedEndpoint) {
+    const viaOpenAI = await probeOnce('openai-models', target, opts);
+    if (viaOpenAI.outcome.reason === 'OK') {
+      return {
+        ...viaOpenAI.outcome,
+        latency_ms: (first.outcome.latency_ms ?? 0) + (viaOpenAI.outcome.latency_ms ?? 0),
+        message: 'LM Studio has no native API here (before 0.4: /api/v1/models answered "Unexpected endpoint"); the models were listed through the OpenAI-compatible /v1/models.',
+      };
+    }
+  }
+  return first.outcome;
+}
+
+async function probeOnce(kind: ProbeKind, target: { endpoint: string }, opts: ProbeOptions): Promise<{ outcome: ProbeOutcome; unexpectedEndpoint?: boolean }> {
   const url = probeUrl(kind, target.endpoint);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
   const clock = opts.clock ?? systemClock;
   const r = await httpJson(url, { headers: authHeaders(kind, opts.apiKey), timeoutMs });
+  const outcome = outcomeOf(kind, url, r, opts, clock);
+  return r.kind === 'http' && r.json && r.status >= 200 && r.status < 300 && isUnexpectedEndpoint(r.body) ? { outcome, unexpectedEndpoint: true } : { outcome };
+}
+
+function outcomeOf(kind: ProbeKind, url: string, r: HttpJsonResult, opts: ProbeOptions, clock: Clock): ProbeOutcome {
   const checked_at = clock.now().toISOString();
   if (r.kind === 'network') return { reason: r.reason, message: r.message, latency_ms: r.latencyMs, checked_at };
   const base = { latency_ms: r.latencyMs, checked_at, http_status: r.status };
@@ -137,7 +161,7 @@ export async function probeProvider(target: { provider: string; endpoint: string
   if (!r.json) return { ...base, reason: 'INVALID_RESPONSE', message: `GET ${new URL(url).pathname} answered HTTP ${r.status} with something that is not JSON.` };
   const list = parseModelList(kind, r.body);
   if (!list.ok) return { ...base, reason: 'INVALID_RESPONSE', message: redactText(list.message) };
-  const out: ProbeOutcome = { ...base, reason: 'OK', models: list.models };
+  const out: ProbeOutcome = { ...base, reason: 'OK', models: list.models, api: kind };
   if (list.loaded) out.loaded = list.loaded;
   return out;
 }

@@ -13,6 +13,18 @@ import { colors, printJson, printLine, table } from '../io.js';
 import type { CommandEnv } from '../main.js';
 import { app, setJson, type JsonOpt } from '../shared.js';
 
+/** openshell's own default: `openshell` for a loopback endpoint, else the URL's host (as a gateway name). */
+export function defaultGatewayName(endpoint: string): string {
+  let host = '';
+  try {
+    host = new URL(endpoint).hostname.replace(/^\[(.*)\]$/, '$1');
+  } catch {
+    return 'openshell';
+  }
+  if (['127.0.0.1', 'localhost', '::1'].includes(host) || host.startsWith('127.')) return 'openshell';
+  return host.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'openshell';
+}
+
 /** Quote an argv for display (copy-paste into a POSIX shell). */
 export function shellQuote(argv: string[]): string {
   return argv.map((a) => (/^[A-Za-z0-9_./:=@%+,-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
@@ -40,30 +52,44 @@ Examples:
   $ logos gateway up lab --port 17680
   $ logos gateway up --dry-run            # see exactly what would run
 
-The gateway image is pinned to the installed openshell version (client/server skew breaks calls).
-Running it again when it is up changes nothing.`,
+The gateway image is pinned to the installed openshell version (client/server skew breaks calls),
+from ghcr.io/nvidia/openshell up to 0.1.9 and quay.io/ai-openshell from 0.1.10. Logos writes its
+gateway.toml (shown by --dry-run). On OpenShell 0.1.x the gateway accepts unauthenticated calls,
+which is safe only because its port is bound to 127.0.0.1. Running it again when it is up
+changes nothing; a container of another version or an older Logos is recreated (state kept).`,
     )
     .action(async (name: string, opts: JsonOpt & { port?: string; dryRun?: boolean }) => {
       setJson(env, opts);
       const a = await app(env);
       const planned: string[][] = [];
+      const notes: string[] = [];
       const ce = colors(env.io, 'err');
       const progress = !opts.json && env.io.errTTY ? (m: string) => env.io.err.write(`${ce.dim('•')} ${m}\n`) : undefined;
       const port = parsePort(opts.port);
-      const res = await gatewayUp(a.gatewayCtx({ ...(opts.dryRun ? { dryRun: (argv: string[]) => planned.push(argv) } : {}), ...(progress ? { progress } : {}) }), {
+      const dry = opts.dryRun ? { dryRun: (argv: string[]) => planned.push(argv), dryRunNote: (t: string) => notes.push(t) } : {};
+      const res = await gatewayUp(a.gatewayCtx({ ...dry, ...(progress ? { progress } : {}) }), {
         name,
         ...(port !== undefined ? { port } : {}),
       });
       if (opts.dryRun) {
-        if (opts.json) printJson(env.io, { ok: true, dry_run: true, commands: planned });
-        else for (const argv of planned) printLine(env.io, shellQuote(argv));
+        if (opts.json) {
+          printJson(env.io, { ok: true, dry_run: true, commands: planned, notes, ...(res.config ? { config: res.config } : {}) });
+          return;
+        }
+        if (res.config) {
+          printLine(env.io, `# ${res.config.path}`);
+          for (const l of res.config.text.trimEnd().split('\n')) printLine(env.io, `#   ${l}`);
+        }
+        for (const argv of planned) printLine(env.io, shellQuote(argv));
+        for (const n of notes) printLine(env.io, `# ${n}`);
         return;
       }
       if (opts.json) {
-        printJson(env.io, { ok: true, gateway: res.gateway, already_running: res.alreadyRunning });
+        printJson(env.io, { ok: true, gateway: res.gateway, already_running: res.alreadyRunning, ...(res.recreated ? { recreated: res.recreated } : {}) });
         return;
       }
       const c = colors(env.io);
+      if (res.recreated) env.io.err.write(`${colors(env.io, 'err').yellow('!')} Recreated ${res.gateway.container}: ${res.recreated}\n`);
       printLine(env.io, res.alreadyRunning ? `${c.green('✓')} Gateway ${name} is already up at ${res.gateway.endpoint}` : `${c.green('✓')} Gateway ${name} is up at ${res.gateway.endpoint}`);
     });
 
@@ -87,23 +113,32 @@ Running it again when it is up changes nothing.`,
     });
 
   gw.command('add')
-    .description('Register a gateway Logos did not start (e.g. a remote cluster)')
-    .argument('<endpoint>', 'gateway URL, e.g. https://gw.example.org or http://127.0.0.1:17670')
-    .requiredOption('-n, --name <name>', 'gateway name')
+    .description('Register a gateway Logos did not start: a remote cluster, or a package-managed local one')
+    .argument('<endpoint>', 'gateway URL, e.g. https://gw.example.org or https://127.0.0.1:17670')
+    .option('-n, --name <name>', 'gateway name (default, as openshell does: "openshell" for a loopback endpoint, else its host)')
     .option('--remote <user@host>', 'remote gateway reached over SSH (mTLS certificates from that host)')
     .option('--local', 'a gateway on this machine (mTLS certificates found locally)')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  $ logos gateway add https://gw.lab.example:17670 --name lab\n  $ logos gateway add http://127.0.0.1:8080 --name dev --local')
-    .action(async (endpoint: string, opts: JsonOpt & { name: string; remote?: string; local?: boolean }) => {
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ logos gateway add https://127.0.0.1:17670 --local      # the gateway your OpenShell package runs (mTLS)
+  $ logos gateway add https://gw.lab.example:17670 --name lab
+  $ logos gateway add http://127.0.0.1:8080 --name dev --local
+
+openshell makes a gateway it registers the active one; Logos puts your active gateway back.`,
+    )
+    .action(async (endpoint: string, opts: JsonOpt & { name?: string; remote?: string; local?: boolean }) => {
       setJson(env, opts);
       const a = await app(env);
       const res = await gatewayRegister(a.gatewayCtx(), {
-        name: opts.name,
+        name: opts.name ?? defaultGatewayName(endpoint),
         endpoint,
         ...(opts.remote ? { remote: opts.remote } : {}),
         ...(opts.local ? { local: true } : {}),
       });
-      const reachable = res.status.status === 'connected' || res.status.status === 'connected_http';
+      const reachable = res.status.status === 'connected';
       if (opts.json) {
         printJson(env.io, { ok: true, gateway: res.gateway, reachable, status: res.status });
         return;
@@ -166,7 +201,8 @@ Running it again when it is up changes nothing.`,
         const { gateways } = await gatewayList(a.gatewayCtx());
         names = gateways.filter((g) => g.state !== 'down').map((g) => g.name);
       }
-      const statuses = await gatewayStatus(a.gatewayCtx(), names);
+      const sandboxes = Object.values((await a.sandboxes.read()).sandboxes).filter((sb) => sb.driver === 'openshell');
+      const statuses = await gatewayStatus(a.gatewayCtx(), names, sandboxes);
       if (opts.json) {
         printJson(env.io, statuses);
       } else if (statuses.length === 0) {
@@ -176,10 +212,22 @@ Running it again when it is up changes nothing.`,
         printLine(
           env.io,
           table(
-            statuses.map((s) => [s.name, s.reachable ? c.green('reachable') : c.red(s.status), s.version ?? '-', s.sandboxes === undefined ? '-' : String(s.sandboxes), `${s.latency_ms}ms`, s.error ?? '']),
-            ['NAME', 'STATUS', 'VERSION', 'SANDBOXES', 'LATENCY', 'ERROR'],
+            statuses.map((s) => [
+              s.name,
+              s.reachable ? c.green('reachable') : c.red(s.status === 'connected_http' ? 'gRPC down' : s.status),
+              s.version ?? '-',
+              s.cli_version ?? '-',
+              s.sandboxes === undefined ? '-' : String(s.sandboxes),
+              `${s.latency_ms}ms`,
+              s.error ?? '',
+            ]),
+            ['NAME', 'STATUS', 'GATEWAY', 'CLI', 'SANDBOXES', 'LATENCY', 'ERROR'],
           ),
         );
+        for (const s of statuses) {
+          if (s.auth) printLine(env.io, `${c.dim(`${s.name}: authentication:`)} ${s.auth}`);
+          for (const adv of s.advice ?? []) printLine(env.io, `${c.yellow('!')} ${s.name}: ${adv}`);
+        }
       }
       if (name && statuses.every((s) => !s.reachable)) env.exitCode = 7;
     });

@@ -56,17 +56,31 @@ function age(checkedAt: string, now: Date): string {
   return checkedAt;
 }
 
+/** Which API answered a probe, as a person reads it. */
+const API_TEXT: Record<NonNullable<ProviderStatus['api']>, string> = {
+  'lmstudio-native': 'LM Studio native',
+  'openai-models': 'OpenAI /models',
+  'ollama-tags': 'Ollama /api/tags',
+  'anthropic-models': 'Anthropic /models',
+};
+
 function printHuman(env: CommandEnv, statuses: ProviderStatus[], now: Date): void {
   const c = colors(env.io);
+  const stateText = (s: ProviderStatus): string => (s.state === 'ok' ? c.green(s.state) : s.state === 'error' ? c.red(s.state) : c.yellow(s.state));
   const rows = statuses.map((s) => [
     s.provider,
     s.endpoint,
-    s.state,
+    stateText(s),
     s.reason,
     s.latency_ms === null ? '-' : `${s.latency_ms}ms`,
     `${age(s.checked_at, now)}${s.cached ? ' (cached)' : ''}`,
+    s.api ? API_TEXT[s.api] : '-',
   ]);
-  printLine(env.io, table(rows, ['PROVIDER', 'ENDPOINT', 'STATE', 'REASON', 'LATENCY', 'CHECKED']));
+  printLine(env.io, table(rows, ['PROVIDER', 'ENDPOINT', 'STATE', 'REASON', 'LATENCY', 'CHECKED', 'API']));
+  // LM Studio before 0.4: reachable, but listed through the OpenAI-compatible API (and models are not loaded on demand).
+  for (const s of statuses.filter((x) => x.state === 'ok' && x.provider === 'lmstudio' && x.api === 'openai-models')) {
+    printLine(env.io, `${c.yellow('!')} ${s.provider} ${s.endpoint}: ${s.message ?? 'listed through /v1/models'} Logos cannot load its models on demand there.`);
+  }
   const bad = statuses.filter((s) => s.state !== 'ok');
   if (bad.length > 0) printLine(env.io);
   for (const s of bad) {

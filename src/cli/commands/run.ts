@@ -57,7 +57,7 @@ const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 export function addTurnOptions(cmd: Command): Command {
   return cmd
     .option('-s, --sandbox <name>', 'sandbox to run in (default: the sandbox of the route, created on first use)')
-    .option('-r, --route <name>', 'model route (default: the default route)')
+    .option('-r, --route <name>', 'model route, by name or as the provider/model it was added with (default: the default route)')
     .option('--session <name>', 'continue (or start) a conversation: its history goes with the task')
     .option('--persona <name>', 'a system prompt shipped with Logos: default, coder, … (default: `default` when tools are on)')
     .option('--system <text>', 'your own system prompt (wins over --persona)')

@@ -17,9 +17,9 @@ export function registerSandbox(program: Command, env: CommandEnv): void {
 
   sb.command('create')
     .description('Create a sandbox')
-    .argument('<name>', 'lowercase letters, digits, "-" and "."')
+    .argument('<name>', 'lowercase letters, digits and "-" (OpenShell: at most 19 characters, no "."; local: "." and up to 63 too)')
     .option('--driver <driver>', 'local (bubblewrap) or openshell (default: openshell for routes on a gateway, else local)')
-    .option('-r, --route <route>', 'model route (default: the default route); fixed for the sandbox\'s life')
+    .option('-r, --route <route>', 'model route, by name or provider/model (default: the default route); fixed for the sandbox\'s life')
     .option('--tools <list>', 'the tools tasks here get by default, comma-separated (shell, read_file, write_file, edit_file, list_files, search, or all; default: all)')
     .option('--no-tools', 'tasks here get no tools by default (plain chat)')
     .option('--json', 'print JSON')

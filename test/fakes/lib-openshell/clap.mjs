@@ -244,10 +244,13 @@ export function parse(argv, { prog, root, globalFlags, version }) {
   };
   const present = (id) => id in values && !(Array.isArray(values[id]) && values[id].length === 0);
 
-  for (const [a, b] of node.conflicts ?? []) {
+  // A conflict is [a, b] or { ids: [a, b], minVersion?, maxVersion? } (it changed between releases).
+  for (const entry of node.conflicts ?? []) {
+    const [a, b] = Array.isArray(entry) ? entry : entry.ids;
+    if (!Array.isArray(entry) && !available(entry, version)) continue;
     if (present(a) && present(b)) fail(`the argument '${labelOf(a)}' cannot be used with '${labelOf(b)}'`);
   }
-  for (const g of node.groups ?? []) {
+  for (const g of (node.groups ?? []).filter((x) => available(x, version))) {
     const got = g.ids.filter(present);
     if (!g.multiple && got.length > 1) {
       fail(`the argument '${labelOf(got[0])}' cannot be used with '${labelOf(got[1])}'`);

@@ -37,6 +37,8 @@ const FLAGS = {
   version: ['f|format', ''],
   info: ['f|format', ''],
   build: ['add-host build-arg cache-from f|file label network platform progress secret ssh t|tag target', 'no-cache pull q|quiet load push'],
+  tag: ['', ''],
+  push: ['platform', 'a|all-tags disable-content-trust q|quiet'],
 };
 const MULTI = new Set(['env', 'publish', 'volume', 'label', 'group-add', 'add-host', 'filter', 'tag', 'build-arg', 'mount', 'expose', 'dns', 'cap-add', 'cap-drop', 'opt']);
 
@@ -62,6 +64,8 @@ export const USAGE = {
   version: 'docker version [OPTIONS]',
   info: 'docker info [OPTIONS]',
   build: 'docker buildx build [OPTIONS] PATH | URL | -',
+  tag: 'docker tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]',
+  push: 'docker push [OPTIONS] NAME[:TAG]',
 };
 
 export const ALIASES = {
@@ -83,6 +87,8 @@ export const ALIASES = {
   'image pull': 'pull',
   'image remove': 'image rm',
   'image build': 'build',
+  'image tag': 'tag',
+  'image push': 'push',
   'volume list': 'volume ls',
   'volume remove': 'volume rm',
   'buildx build': 'build',

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { Exit, isTruthyEnv, readJson, updateJson } from './common.mjs';
 import { NO_DAEMON, ZERO_TIME } from './docker-cli.mjs';
+import { gatewayRuntime, tagAtLeast, tagOf } from './gw-image.mjs';
 
 // Engine state.
 export class Engine {
@@ -48,13 +49,34 @@ export function fullRepo(ref) {
 
 export const sha = (s) => createHash('sha256').update(s).digest('hex');
 const imageId = (ref) => `sha256:${sha(`image:${ref}`)}`;
-const isGatewayImage = (ref) => /openshell\/gateway/.test(ref);
+const isGatewayImage = (ref) => /(openshell|ai-openshell)\/gateway/.test(ref);
 
-export function pullFails(env, ref) {
+export function pullFails(env, ref, state = undefined) {
   const v = env.FAKE_DOCKER_PULL_FAIL;
-  if (!v) return false;
-  if (v === '1' || v.toLowerCase() === 'true') return true;
-  return v.split(',').map((s) => s.trim()).filter(Boolean).some((s) => ref.includes(s));
+  if (v && (v === '1' || v.toLowerCase() === 'true')) return true;
+  if (v && v.split(',').map((s) => s.trim()).filter(Boolean).some((s) => ref.includes(s))) return true;
+  return !registryHas(ref, state);
+}
+
+/**
+ * What the pretend registries hold. OpenShell images: ghcr.io/nvidia/openshell/<name> for 0.0.x
+ * and 0.1.0–0.1.9, quay.io/ai-openshell/<name> from 0.1.10 (openshell-0.1.md §3, REG). Images
+ * pushed with `docker push` are there too. A bare local name (docker.io/library/…) that nobody
+ * pushed does not exist. Anything else under a registry host is assumed to exist.
+ */
+export function registryHas(ref, state) {
+  const r = normaliseRef(ref);
+  if (state?.registry && (state.registry[r] || Object.values(state.registry).some((d) => r === `${repoOf(r)}@${d}`))) return true;
+  const tag = tagOf(r);
+  let m = /^ghcr\.io\/nvidia\/openshell\/(gateway|supervisor|sandbox|cluster)$/.exec(repoOf(r));
+  if (m) return r.includes('@') || tag === 'latest' || !tagAtLeast(tag, '0.1.10');
+  m = /^quay\.io\/ai-openshell\/(gateway|supervisor|sandbox)$/.exec(repoOf(r));
+  if (m) return r.includes('@') || tag === 'latest' || tagAtLeast(tag, '0.1.10');
+  const first = repoOf(r).split('/')[0];
+  const hasHost = repoOf(r).includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
+  // Local builds (Logos' sandbox image, the CLI's Dockerfile builds) are on no registry.
+  if (!hasHost) return !/^(logos-sandbox|openshell-local\/)/.test(repoOf(r));
+  return true;
 }
 
 export function newImage(ref) {
@@ -68,7 +90,9 @@ export function newImage(ref) {
     Created: new Date().toISOString(),
     Size: 80_000_000 + (parseInt(sha(ref).slice(0, 6), 16) % 50_000_000),
     Labels: labels,
-    Cmd: isGatewayImage(ref) ? ['openshell-gateway'] : ['/bin/sh'],
+    // The gateway image: ENTRYPOINT openshell-gateway, CMD --bind-address 0.0.0.0 --port 8080.
+    Entrypoint: isGatewayImage(ref) ? ['openshell-gateway'] : null,
+    Cmd: isGatewayImage(ref) ? ['--bind-address', '0.0.0.0', '--port', '8080'] : ['/bin/sh'],
   };
 }
 
@@ -86,6 +110,10 @@ export function pullLines(ref, alreadyHave) {
 }
 
 export function pullError(ref) {
+  const first = repoOf(ref).split('/')[0];
+  if (repoOf(ref).includes('/') && (first.includes('.') || first.includes(':'))) {
+    return `Error response from daemon: manifest for ${ref} not found: manifest unknown: manifest unknown`;
+  }
   return `Error response from daemon: pull access denied for ${repoOf(ref)}, repository does not exist or may require 'docker login': denied: requested access to the resource is denied`;
 }
 
@@ -188,16 +216,23 @@ export function startContainer(state, ct, env) {
     FinishedAt: ZERO_TIME,
   };
   if (isGatewayImage(ct.Config.Image)) ct.State.Health = { Status: 'healthy', FailingStreak: 0, Log: [] };
-  const tag = ct.Config.Image.slice(ct.Config.Image.lastIndexOf(':') + 1);
+  const tag = tagOf(ct.Config.Image);
+  let gatewayError = null;
   if (isGatewayImage(ct.Config.Image)) {
-    ct.logs.push(
-      { s: 'stdout', l: `INFO openshell_server: starting OpenShell gateway version=${tag}` },
-      { s: 'stdout', l: `INFO openshell_server: compute drivers: ${(ct.Config.Env.find((e) => e.startsWith('OPENSHELL_DRIVERS=')) ?? 'OPENSHELL_DRIVERS=docker').split('=')[1]}` },
-      { s: 'stdout', l: 'INFO openshell_server: listening on 0.0.0.0:8080' },
-    );
+    // The gateway reads its TOML config and refuses what it cannot run with (gw-image.mjs).
+    const rt = gatewayRuntime(ct, ct.Config.Image);
+    ct.logs.push({ s: 'stdout', l: `INFO openshell_server: starting OpenShell gateway version=${tag}` });
+    if (rt.configPath) ct.logs.push({ s: 'stdout', l: `INFO openshell_server: loaded config from ${(ct.Config.Env.find((e) => e.startsWith('OPENSHELL_GATEWAY_CONFIG=')) ?? '=').split('=')[1]}` });
+    gatewayError = rt.startError;
+    if (!gatewayError) ct.logs.push({ s: 'stdout', l: `INFO openshell_server: listening on 0.0.0.0:${rt.listenPort}` });
   }
   const exitList = env.FAKE_DOCKER_EXIT_ON_START;
-  if (exitList && (exitList === '1' || exitList.split(',').map((s) => s.trim()).includes(ct.Name.slice(1)))) {
+  if (gatewayError) {
+    ct.State = { ...ct.State, Status: 'exited', Running: false, Pid: 0, ExitCode: 1, FinishedAt: new Date().toISOString() };
+    if (ct.State.Health) ct.State.Health = { ...ct.State.Health, Status: 'unhealthy' };
+    for (const p of ct.ports) if (p.ephemeral) p.hostPort = '';
+    ct.logs.push({ s: 'stderr', l: gatewayError });
+  } else if (exitList && (exitList === '1' || exitList.split(',').map((s) => s.trim()).includes(ct.Name.slice(1)))) {
     ct.State = { ...ct.State, Status: 'exited', Running: false, Pid: 0, ExitCode: 1, FinishedAt: new Date().toISOString() };
     if (ct.State.Health) ct.State.Health = { ...ct.State.Health, Status: 'unhealthy' };
     for (const p of ct.ports) if (p.ephemeral) p.hostPort = '';

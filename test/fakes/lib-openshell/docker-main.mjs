@@ -79,6 +79,7 @@ function cmdInfo(ctx, { opts, pos }) {
     throw new Exit(1, `${NO_DAEMON}\n`);
   }
   const st = ctx.engine.read();
+  fs.mkdirSync(path.join(ctx.engine.dir, 'root'), { recursive: true });
   const running = st.containers.filter((c) => c.State.Running).length;
   const info = {
     ID: 'FAKE:DOCKER:ENGINE',
@@ -88,7 +89,8 @@ function cmdInfo(ctx, { opts, pos }) {
     ContainersStopped: st.containers.length - running,
     Images: Object.keys(st.images).length,
     Driver: 'overlay2',
-    DockerRootDir: '/var/lib/docker',
+    // Where images live; the fake's is inside its state directory so a host-side statfs works.
+    DockerRootDir: path.join(ctx.engine.dir, 'root'),
     Name: 'fake-docker-host',
     NCPU: 2,
     MemTotal: 8_000_000_000,
@@ -195,7 +197,7 @@ function cmdPs(ctx, { opts, pos }) {
 function ensureImage(ctx, state, ref, stream) {
   if (findImage(state, ref)) return;
   if (stream === 'run') errw(`Unable to find image '${ref}' locally\n`);
-  if (pullFails(ctx.env, ref)) return pullError(ref);
+  if (pullFails(ctx.env, ref, state)) return pullError(ref);
   for (const l of pullLines(ref, false)) errw(`${l}\n`);
   state.images[ref] = newImage(ref);
   return null;
@@ -241,7 +243,7 @@ function createContainer(ctx, cmd, { opts, pos }) {
       if (m.Type === 'volume' && !state.volumes[m.Name]) state.volumes[m.Name] = newVolume(m.Name, {});
     }
     const image = findImage(state, ref);
-    const entrypoint = opts.entrypoint !== undefined ? [opts.entrypoint] : null;
+    const entrypoint = opts.entrypoint !== undefined ? [opts.entrypoint] : (image.Entrypoint ?? null);
     const cmdv = cmdArgs.length ? cmdArgs : image.Cmd;
     const argv = [...(entrypoint ?? []), ...cmdv];
     const ct = {
@@ -466,7 +468,7 @@ function cmdPull(ctx, { opts, pos }) {
   if (!raw.slice(raw.lastIndexOf('/') + 1).includes(':') && !raw.includes('@')) out('Using default tag: latest\n');
   daemonCheck(ctx.env);
   const ref = normaliseRef(raw);
-  if (pullFails(ctx.env, ref)) throw new Exit(1, `${pullError(ref)}\n`);
+  if (pullFails(ctx.env, ref, ctx.engine.read())) throw new Exit(1, `${pullError(ref)}\n`);
   const have = ctx.engine.update((state) => {
     const had = Boolean(state.images[ref]);
     if (!had) state.images[ref] = newImage(ref);
@@ -531,10 +533,14 @@ function cmdImageInspect(ctx, { opts, pos }) {
   return missing.length ? 1 : 0;
 }
 
-function cmdImageLs(ctx, { opts }) {
+function cmdImageLs(ctx, { opts, pos }) {
   daemonCheck(ctx.env);
   const st = ctx.engine.read();
-  const rows = Object.values(st.images).map((im) => {
+  const filters = parseFilters(opts.filter, 'image ls');
+  const refs = [...(filters.reference ?? []), ...pos];
+  const globRe = (g) => new RegExp(`^${g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`);
+  const matchesRef = (ref) => refs.length === 0 || refs.some((r) => globRe(r.includes(':') ? r : `${r}:*`).test(ref) || globRe(r.includes(':') ? r : `${r}:*`).test(ref.replace(/^docker\.io\/(library\/)?/, '')));
+  const rows = Object.values(st.images).filter((im) => matchesRef(im.RepoTags[0])).map((im) => {
     const ref = im.RepoTags[0];
     return {
       Repository: repoOf(ref),
@@ -543,7 +549,7 @@ function cmdImageLs(ctx, { opts }) {
       CreatedSince: `${humanDuration(Date.now() - Date.parse(im.Created))} ago`,
       CreatedAt: im.Created,
       Size: `${Math.round(im.Size / 1e6)}MB`,
-      Digest: im.RepoDigests[0].split('@')[1],
+      Digest: im.RepoDigests[0]?.split('@')[1] ?? '<none>',
     };
   });
   if (opts.quiet) {
@@ -677,9 +683,22 @@ function cmdBuild(ctx, { opts, pos }) {
     throw new Exit(1, `ERROR: failed to build: failed to solve: failed to read dockerfile: open ${path.basename(dockerfile)}: no such file or directory\n`);
   }
   const tags = (opts.tag ?? []).map(normaliseRef);
-  ctx.engine.update((state) => {
-    for (const t of tags) state.images[t] = newImage(t);
-  });
+  // FAKE_DOCKER_BUILD_OOM=1: the builder is killed, yet the client reports success and no image
+  // is tagged (what large builds did on small hosts).
+  const oom = isTruthyEnv(ctx.env.FAKE_DOCKER_BUILD_OOM);
+  if (isTruthyEnv(ctx.env.FAKE_DOCKER_BUILD_FAIL)) {
+    errw('#5 [2/3] RUN apt-get update && apt-get install -y git\n#5 ERROR: process "/bin/sh -c apt-get update" did not complete successfully: exit code: 100\n');
+    throw new Exit(1, 'ERROR: failed to build: failed to solve: process "/bin/sh -c apt-get update" did not complete successfully: exit code: 100\n');
+  }
+  if (!oom) {
+    ctx.engine.update((state) => {
+      for (const t of tags) {
+        state.images[t] = newImage(t);
+        state.images[t].RepoDigests = [];
+        state.images[t].Labels = { ...state.images[t].Labels, built_from: path.basename(dockerfile) };
+      }
+    });
+  }
   if (!opts.quiet) {
     errw('#0 building with "default" instance using docker driver\n\n');
     errw(`#1 [internal] load build definition from ${path.basename(dockerfile)}\n#1 DONE 0.0s\n\n`);
@@ -690,7 +709,46 @@ function cmdBuild(ctx, { opts, pos }) {
   return 0;
 }
 
+function cmdTag(ctx, { pos }) {
+  argCount('tag', pos, { exact: 2 });
+  daemonCheck(ctx.env);
+  const [src, dst] = pos;
+  ctx.engine.update((state) => {
+    const im = findImage(state, src);
+    if (!im) throw new Exit(1, `Error response from daemon: No such image: ${src}\n`);
+    const ref = normaliseRef(dst);
+    state.images[ref] = { ...im, RepoTags: [ref], RepoDigests: im.RepoDigests.filter((d) => d.startsWith(`${repoOf(ref)}@`)) };
+  });
+  return 0;
+}
+
+/** `docker push REF`: the pretend registry gets it; the client prints the digest line. */
+function cmdPush(ctx, { pos }) {
+  argCount('push', pos, { exact: 1 });
+  daemonCheck(ctx.env);
+  const ref = normaliseRef(pos[0]);
+  const first = repoOf(ref).split('/')[0];
+  if (!repoOf(ref).includes('/') || !(first.includes('.') || first.includes(':') || first === 'localhost')) {
+    throw new Exit(1, `denied: requested access to the resource is denied\n`);
+  }
+  const digest = ctx.engine.update((state) => {
+    const im = state.images[ref];
+    if (!im) throw new Exit(1, `An image does not exist locally with the tag: ${repoOf(ref)}\n`);
+    const d = `sha256:${sha(`push:${ref}:${im.Id}`)}`;
+    im.RepoDigests = [...new Set([...(im.RepoDigests ?? []), `${repoOf(ref)}@${d}`])];
+    (state.registry ??= {})[ref] = d;
+    return d;
+  });
+  const tag = ref.slice(ref.lastIndexOf(':') + 1);
+  out(`The push refers to repository [${repoOf(ref)}]\n${sha(`layer:${ref}`).slice(0, 12)}: Pushed\n${tag}: digest: ${digest} size: 1573\n`);
+  return 0;
+}
+
 const HANDLERS = {
+  tag: cmdTag,
+  push: cmdPush,
+  'image tag': cmdTag,
+  'image push': cmdPush,
   version: cmdVersion,
   info: cmdInfo,
   ps: cmdPs,

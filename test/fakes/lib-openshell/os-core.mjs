@@ -4,6 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readJson, updateJson, writeJsonAtomic, envListMatches, toYaml } from './common.mjs';
+import { isGatewayImageRef, sandboxProblem, tagLine, tagOf } from './gw-image.mjs';
+import { findImage, registryHas } from './docker-engine.mjs';
 
 export const PROG = 'openshell';
 
@@ -64,6 +66,15 @@ export class Ctx {
 
   get hasWorkspaces() {
     return versionHasWorkspaces(this.version);
+  }
+
+  /** The 0.1.x line (openshell-0.1.md): profiles, providers v2, no inference, list envelopes. */
+  get isLine01() {
+    return versionLine(this.version) === '0.1';
+  }
+
+  atLeast(min) {
+    return versionAtLeast(this.version, min);
   }
 
   get workspace() {
@@ -167,6 +178,11 @@ export class Ctx {
   server({ checkWorkspace = true } = {}) {
     const gw = this.resolveGateway();
     if (!this.isReachable(gw.name, gw.endpoint)) throw this.connectError(gw);
+    // 0.0.x and 0.1.x peers are not wire-compatible (openshell-0.1.md §0.2).
+    const ct = gatewayContainerFor(gw.endpoint);
+    if (ct && tagLine(tagOf(ct.Config.Image)) !== versionLine(this.version)) {
+      throw grpcError('Unimplemented', `the gateway runs ${tagOf(ct.Config.Image)}, which does not speak the API of this CLI (${this.version})`);
+    }
     const srv = new Server(this, gw);
     if (checkWorkspace) srv.requireWorkspace(this.workspace);
     return srv;
@@ -194,6 +210,18 @@ export class Ctx {
   }
 }
 
+export function versionLine(version) {
+  const m = /^(\d+)\.(\d+)\./.exec(version);
+  return m ? `${m[1]}.${m[2]}` : '0.0';
+}
+
+export function versionAtLeast(version, min) {
+  const a = (/^(\d+)\.(\d+)\.(\d+)/.exec(version) ?? [0, 0, 0, 0]).slice(1).map(Number);
+  const b = (/^(\d+)\.(\d+)\.(\d+)/.exec(min) ?? [0, 0, 0, 0]).slice(1).map(Number);
+  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i] > b[i];
+  return true;
+}
+
 export function versionHasWorkspaces(version) {
   const m = /^(\d+)\.(\d+)\.(\d+)/.exec(version);
   if (!m) return true;
@@ -204,6 +232,30 @@ export function versionHasWorkspaces(version) {
  * Cross-fake link: when the fake docker state has a container publishing the endpoint's port,
  * the gateway answers only while that container is running. Otherwise it is reachable.
  */
+/** The fake docker's running gateway container that publishes this endpoint's port, if any. */
+export function gatewayContainerFor(endpoint) {
+  const dockerState = process.env.FAKE_DOCKER_STATE;
+  if (!dockerState) return null;
+  let url;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return null;
+  }
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  let state;
+  try {
+    state = readJson(path.join(dockerState, 'state.json'), { containers: [] });
+  } catch {
+    return null;
+  }
+  return (
+    (state.containers ?? []).find(
+      (ct) => ct.State?.Running && isGatewayImageRef(ct.Config?.Image) && (ct.ports ?? []).some((p) => String(p.hostPort) === port),
+    ) ?? null
+  );
+}
+
 function dockerSaysReachable(endpoint) {
   const dockerState = process.env.FAKE_DOCKER_STATE;
   if (!dockerState) return true;
@@ -225,6 +277,14 @@ function dockerSaysReachable(endpoint) {
   );
   if (publishing.length === 0) return true;
   return publishing.some((ct) => ct.State?.Running);
+}
+
+/** 0.1.x: a sandbox whose deletion was accepted is gone once its cleanup time has passed. */
+function purgeDeleted(state) {
+  for (const w of Object.values(state.workspaces ?? {})) {
+    for (const [n, sb] of Object.entries(w.sandboxes ?? {})) if (sb.delete_at != null && Date.now() >= sb.delete_at) delete w.sandboxes[n];
+  }
+  return state;
 }
 
 export function newWorkspace(name, labels = {}) {
@@ -257,11 +317,11 @@ export class Server {
   }
 
   read() {
-    return readJson(this.file, this.fallback());
+    return purgeDeleted(readJson(this.file, this.fallback()));
   }
 
   update(fn) {
-    return updateJson(this.file, this.fallback(), fn);
+    return updateJson(this.file, this.fallback(), (state) => fn(purgeDeleted(state)));
   }
 
   updateSecrets(fn) {
@@ -275,6 +335,23 @@ export class Server {
   requireWorkspace(ws) {
     this.ensureWritten();
     if (!this.read().workspaces[ws]) throw grpcError('NotFound', `workspace '${ws}' not found`);
+  }
+
+  /** A gateway container that cannot run sandboxes says why (gw-image.mjs); null otherwise. */
+  containerProblem() {
+    const ct = gatewayContainerFor(this.gw.endpoint);
+    return ct ? sandboxProblem(ct, ct.Config.Image) : null;
+  }
+
+  /**
+   * A docker-driver gateway pulls the sandbox image into the host's docker (if_not_present): one
+   * that is neither there nor on a registry ends provisioning with ImagePullBackOff.
+   */
+  imageProblem(image) {
+    if (!gatewayContainerFor(this.gw.endpoint)) return null;
+    const state = readJson(path.join(process.env.FAKE_DOCKER_STATE, 'state.json'), { containers: [], images: {} });
+    if (findImage(state, image) || registryHas(image, state)) return null;
+    return { reason: 'ImagePullBackOff', message: `failed to pull image "${image}": pull access denied, repository does not exist or may require authorization` };
   }
 
   sandboxDir(ws, name) {

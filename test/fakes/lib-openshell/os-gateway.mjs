@@ -2,7 +2,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { c, padEnd } from './common.mjs';
-import { OsError, emitStructured, isLoopbackHost, trimSlash } from './os-core.mjs';
+import { envListMatches } from './common.mjs';
+import { OsError, emitStructured, gatewayContainerFor, isLoopbackHost, trimSlash } from './os-core.mjs';
+import { tagOf } from './gw-image.mjs';
 
 const stdout = (s) => process.stdout.write(s);
 const stderr = (s) => process.stderr.write(s);
@@ -210,8 +212,10 @@ export async function gatewayList(ctx) {
   return 0;
 }
 
-function serverVersion(ctx) {
-  return ctx.version;
+/** The gateway's own version: its container image tag when the fake docker runs it, else the CLI's. */
+function serverVersion(ctx, gw) {
+  const ct = gw ? gatewayContainerFor(gw.endpoint) : null;
+  return ct ? tagOf(ct.Config.Image) : ctx.version;
 }
 
 export async function gatewayInfo(ctx) {
@@ -223,7 +227,7 @@ export async function gatewayInfo(ctx) {
     server: gw.endpoint,
     auth,
     status: 'healthy',
-    version: serverVersion(ctx),
+    version: serverVersion(ctx, gw),
     compute_drivers: [{ name: 'docker', capabilities: { driver_name: 'docker', driver_version: '28.2.2' } }],
   };
   const fmt = ctx.values.output ?? 'table';
@@ -247,44 +251,59 @@ export async function status(ctx) {
   try {
     gw = ctx.resolveGateway();
   } catch (e) {
-    if (!(e instanceof OsError) || !e.message.startsWith('No active gateway')) throw e;
-    const obj = { gateway: null, server: null, status: 'not_configured', authentication: { status: 'not_configured' } };
-    if (fmt !== 'table') emitStructured(fmt, obj);
+    // main.rs: when the gateway cannot be resolved (none active, or an unknown name), `status`
+    // prints {"status":"not_configured"} and exits 0 (openshell-cli.md §13.6).
+    if (!(e instanceof OsError)) throw e;
+    if (fmt !== 'table') emitStructured(fmt, { status: 'not_configured' });
     else {
-      stdout(`${c.bold('Server Status')}\n\n`);
-      stdout(`  ${c.dim('Status:')} ${c.yellow('Not configured')}\n`);
-      stdout('\nRegister a gateway with: openshell gateway add <endpoint>\n');
+      stdout(`${c.bold('Gateway Status')}\n\n`);
+      stdout(`  ${c.dim('Status:')} No gateway configured.\n`);
+      stdout(`\nRegister a gateway with: ${c.dim('openshell gateway add <endpoint>')}\n`);
     }
     return 0;
   }
   const reachable = ctx.isReachable(gw.name, gw.endpoint);
+  // FAKE_OPENSHELL_GRPC_DOWN: the HTTP health endpoint answers but the gRPC health call fails.
+  const grpcDown = reachable && envListMatches(ctx.env.FAKE_OPENSHELL_GRPC_DOWN, gw.name, gw.endpoint);
   const mtls = gw.meta ? gatewayAuth(gw.meta) === 'mtls' : gw.endpoint.startsWith('https');
-  const obj = reachable
-    ? {
-        gateway: gw.name,
-        server: gw.endpoint,
-        status: 'connected',
-        authentication: mtls
-          ? { status: 'authenticated', method: 'mtls' }
-          : { status: 'not_required', method: 'gateway' },
-        version: serverVersion(ctx),
-      }
-    : {
-        gateway: gw.name,
-        server: gw.endpoint,
-        status: 'disconnected',
-        authentication: { status: 'unverified' },
-        error: 'Connection refused (os error 111)',
-      };
+  let obj;
+  if (reachable && !grpcDown) {
+    obj = {
+      gateway: gw.name,
+      server: gw.endpoint,
+      status: 'connected',
+      authentication: mtls ? { status: 'authenticated', method: 'mtls' } : { status: 'not_required', method: 'gateway' },
+      version: serverVersion(ctx, gw),
+    };
+  } else if (grpcDown) {
+    obj = {
+      gateway: gw.name,
+      server: gw.endpoint,
+      status: 'connected_http',
+      authentication: { status: 'unverified', reason: 'gRPC health check failed' },
+      http_status: '200 OK',
+      error: 'status: Unavailable, message: "h2 protocol error: http2 error", details: [], metadata: MetadataMap { headers: {} }',
+    };
+  } else {
+    obj = {
+      gateway: gw.name,
+      server: gw.endpoint,
+      status: 'disconnected',
+      authentication: { status: 'unverified', reason: 'gateway unreachable' },
+      error: 'Connection refused (os error 111)',
+    };
+  }
   if (fmt !== 'table') emitStructured(fmt, obj);
   else {
     stdout(`${c.bold('Server Status')}\n\n`);
     stdout(`  ${c.dim('Gateway:')} ${gw.name}\n`);
     stdout(`  ${c.dim('Server:')} ${gw.endpoint}\n`);
-    if (reachable) {
+    if (obj.status === 'connected') {
       stdout(`  ${c.dim('Status:')} ${c.green('Connected')}\n`);
       stdout(`  ${c.dim('Authentication:')} ${mtls ? 'Authenticated (mTLS transport)' : 'Not required (gateway)'}\n`);
       stdout(`  ${c.dim('Version:')} ${obj.version}\n`);
+    } else if (obj.status === 'connected_http') {
+      stdout(`  ${c.dim('Status:')} ${c.yellow('Connected (HTTP)')}\n`);
     } else {
       stdout(`  ${c.dim('Status:')} ${c.red('Disconnected')}\n`);
     }

@@ -8,12 +8,14 @@ import * as gatewayCmds from './os-gateway.mjs';
 import * as sandboxCmds from './os-sandbox.mjs';
 import * as resourceCmds from './os-resources.mjs';
 import * as policyCmds from './os-policy.mjs';
+import * as profileCmds from './os-profiles.mjs';
 
 const HANDLERS = {
   ...gatewayCmds,
   ...sandboxCmds,
   ...resourceCmds,
   ...policyCmds,
+  ...profileCmds,
   notImplemented: async (ctx) => {
     process.stderr.write(
       `fake openshell: '${ctx.path.join(' ')}' is not implemented by the test double (test/fakes/lib-openshell)\n`,

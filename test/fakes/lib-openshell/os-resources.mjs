@@ -1,6 +1,7 @@
 // `provider *`, `inference *` and `workspace *` (run.rs). All are workspace-scoped server state.
 import { c, envListMatches, padEnd, utcStamp } from './common.mjs';
 import { OsError, emitStructured, grpcError, newWorkspace } from './os-core.mjs';
+import { findProfile } from './os-profiles.mjs';
 
 const stdout = (s) => process.stdout.write(s);
 
@@ -100,11 +101,46 @@ export function storeSecrets(srv, ws, provider, creds, replace) {
   });
 }
 
+/** 0.1.x: the credentials a provider gives must be declared by its profile; required ones must be given. */
+function checkAgainstProfile(profile, creds, creating) {
+  const declared = profile.credentials.flatMap((cr) => cr.env_vars);
+  for (const k of Object.keys(creds)) {
+    if (!declared.includes(k)) throw new OsError(`credential '${k}' is not declared by provider profile '${profile.id}' (declared: ${declared.join(', ') || 'none'})`);
+  }
+  if (!creating) return;
+  for (const cr of profile.credentials) {
+    if (cr.required && !cr.env_vars.some((e) => creds[e])) {
+      throw new OsError(`provider profile '${profile.id}' requires credential '${cr.name}'; pass --credential ${cr.env_vars[0] ?? 'KEY'}`);
+    }
+  }
+}
+
 export async function providerCreate(ctx) {
   const v = ctx.values;
   let creds = parseCredentials(v.credential, ctx.env);
   const config = parseConfig(v.config);
   const srv = ctx.server();
+  if (ctx.isLine01) {
+    // Providers v2: the type is an imported profile id; no built-in types, no aliases.
+    const profile = findProfile(srv.read(), ctx.workspace, v.type);
+    if (!profile) throw new OsError(`unsupported provider type or profile: ${v.type}\nNo provider profile '${v.type}' is imported; import one with: openshell profile import -f <file>`);
+    if (v['from-existing']) {
+      creds = {};
+      for (const k of (profile.discovery?.credentials ?? []).flatMap((n) => profile.credentials.find((cr) => cr.name === n)?.env_vars ?? [])) {
+        if (ctx.env[k]) creds[k] = ctx.env[k];
+      }
+    }
+    checkAgainstProfile(profile, creds, true);
+    const ws = ctx.workspace;
+    srv.update((state) => {
+      const providers = state.workspaces[ws].providers;
+      if (providers[v.name]) throw grpcError('AlreadyExists', 'provider already exists');
+      providers[v.name] = newProvider(ctx, v.name, v.type, creds, config);
+    });
+    storeSecrets(srv, ws, v.name, creds, true);
+    stdout(`${c.green('✓')} Created provider ${v.name}\n`);
+    return 0;
+  }
   const type = normaliseType(v.type);
   if (!PROVIDER_TYPES.includes(type)) throw new OsError(`unsupported provider type or profile: ${v.type}`);
   if (v['from-existing']) {
@@ -135,6 +171,10 @@ export async function providerUpdate(ctx) {
   srv.update((state) => {
     const p = state.workspaces[ws].providers[v.name];
     if (!p) throw grpcError('NotFound', 'provider not found');
+    if (ctx.isLine01) {
+      const profile = findProfile(state, ws, p.type);
+      if (profile) checkAgainstProfile(profile, creds, false);
+    }
     if (v['from-existing']) creds = discoverCredentials(p.type, ctx.env);
     p.credential_keys = [...new Set([...p.credential_keys, ...Object.keys(creds)])].sort();
     for (const [k, val] of Object.entries(config)) {
@@ -185,23 +225,46 @@ export function printTable(headers, rows) {
   for (const r of rows) stdout(r.map((cell, k) => padEnd(String(cell), k === last ? 0 : widths[k])).join('  ').trimEnd() + '\n');
 }
 
+/**
+ * 0.1.x token pagination (openshell-0.1.md §2): a page of at most --limit (or FAKE_OPENSHELL_PAGE_SIZE)
+ * items and an opaque next_page_token ('' on the last page).
+ */
+export function page(ctx, all) {
+  const v = ctx.values;
+  if (!ctx.isLine01) {
+    const offset = Number(v.offset ?? 0);
+    return { items: all.slice(offset, offset + Number(v.limit ?? 100)), next: '' };
+  }
+  const size = Number(v.limit ?? (ctx.env.FAKE_OPENSHELL_PAGE_SIZE || 100));
+  let start = 0;
+  if (v['page-token']) {
+    const m = /^pt1\.(\d+)$/.exec(v['page-token']);
+    if (!m) throw grpcError('InvalidArgument', 'invalid page_token');
+    start = Number(m[1]);
+  }
+  const items = all.slice(start, start + size);
+  return { items, next: start + size < all.length ? `pt1.${start + size}` : '' };
+}
+
+export function printNextPageToken(next) {
+  if (next) process.stderr.write(`Next page: --page-token ${next}\n`);
+}
+
 export async function providerList(ctx) {
   const v = ctx.values;
   const srv = ctx.server();
-  const offset = Number(v.offset ?? 0);
-  const limit = Number(v.limit ?? 100);
-  const list = Object.values(srv.read().workspaces[ctx.workspace].providers)
-    .sort((a, b) => a.created_ms - b.created_ms)
-    .slice(offset, offset + limit);
+  const { items: list, next } = page(ctx, Object.values(srv.read().workspaces[ctx.workspace].providers).sort((a, b) => a.created_ms - b.created_ms));
   const fmt = v.output ?? 'table';
   if (v.names) {
     for (const p of list) stdout(`${p.name}\n`);
     return 0;
   }
   if (fmt !== 'table') {
-    emitStructured(fmt, list.map((p) => providerItem(ctx, p)));
+    const items = list.map((p) => providerItem(ctx, p));
+    emitStructured(fmt, ctx.isLine01 ? { providers: items, next_page_token: next } : items);
     return 0;
   }
+  printNextPageToken(next);
   if (list.length === 0) {
     stdout('No providers found.\n');
     return 0;
@@ -229,6 +292,10 @@ export async function providerDelete(ctx) {
     srv.update((state) => {
       const providers = state.workspaces[ws].providers;
       if (!providers[name]) throw grpcError('NotFound', 'provider not found');
+      const users = Object.values(state.workspaces[ws].sandboxes).filter((sb) => sb.providers.includes(name));
+      if (ctx.isLine01 && users.length) {
+        throw grpcError('FailedPrecondition', `provider '${name}' is attached to sandbox(es): ${users.map((sb) => sb.name).join(', ')}`);
+      }
       delete providers[name];
     });
     srv.updateSecrets((s) => {
@@ -425,6 +492,11 @@ export async function workspaceDelete(ctx) {
       if (name === 'default') throw grpcError('FailedPrecondition', 'the default workspace cannot be deleted');
       const n = Object.keys(w.sandboxes).length;
       if (n > 0) throw grpcError('FailedPrecondition', `workspace '${name}' still has ${n} sandbox(es); delete them first`);
+      if (ctx.isLine01) {
+        // 0.1.x: a workspace must be empty of every resource type before it can go.
+        const left = [['provider', Object.keys(w.providers).length], ['provider profile', Object.keys(w.profiles ?? {}).length]].filter(([, k]) => k > 0);
+        if (left.length) throw grpcError('FailedPrecondition', `workspace '${name}' is not empty: ${left.map(([what, k]) => `${k} ${what}(s)`).join(', ')}`);
+      }
       delete st.workspaces[name];
     });
     srv.updateSecrets((s) => {

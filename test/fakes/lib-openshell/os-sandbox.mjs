@@ -4,13 +4,17 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { c, envListMatches, isTruthyEnv, padEnd, sleep, toYaml, utcStamp } from './common.mjs';
 import { OsError, emitStructured, grpcError } from './os-core.mjs';
+import { findProfile } from './os-profiles.mjs';
+import { EGRESS_HOOK, providerPlaceholders, startSupervisorProxy } from './os-egress.mjs';
 import { DEFAULT_POLICY, effectivePolicy, loadPolicyFile, newRevision } from './os-policy.mjs';
 import {
   discoverCredentials,
   isProviderType,
+  page,
+  printNextPageToken,
   newProvider,
   normaliseType,
   parseLabels,
@@ -23,7 +27,6 @@ const stderr = (s) => process.stderr.write(s);
 
 export const STDIN_LIMIT = 4194304;
 const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const NAME_RE = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/;
 const COMMUNITY = (n) => `ghcr.io/nvidia/openshell-community/sandboxes/${n}:latest`;
 const DEFAULT_COMMAND = ['/bin/bash', '-l'];
 /** A main process that ends at once: its exit is terminal for the sandbox (even with code 0). */
@@ -49,34 +52,84 @@ const NOUN = ['otter', 'falcon', 'badger', 'heron', 'lynx', 'marten', 'newt', 'p
 const pick = (l) => l[Math.floor(Math.random() * l.length)];
 const petname = () => `${pick(ADJ)}-${pick(NOUN)}`;
 
-/** run.rs::resolve_from */
-function resolveFrom(from, gw) {
-  if (!from) return COMMUNITY('base');
-  const explicitPath = from === '.' || /^(\/|\.\/|\.\.\/|~\/)/.test(from);
+/** A local-path-looking --from value (run.rs::value_looks_like_local_source). */
+function looksLocal(value) {
+  const explicit = path.isAbsolute(value) || value === '.' || value === '..' || /^(\.\/|\.\.\/|~\/)/.test(value);
+  const bareDockerfile = !value.includes('/') && !value.includes(':') && /dockerfile/i.test(value);
+  return explicit || bareDockerfile;
+}
+
+/**
+ * run.rs::resolve_from (v0.0.111): the value is tried as a path in the CLI's working directory
+ * FIRST (a Dockerfile, or a directory that must contain one), and only then as an image; a bare
+ * name expands to the community registry. 0.1.x: local paths are an error, tars are rootfs
+ * images (VM driver only), anything else is an image reference used verbatim.
+ */
+function resolveFrom(ctx, from, gw) {
+  if (!from) return ctx.isLine01 ? 'nvcr.io/nvidia/base/ubuntu:24.04' : COMMUNITY('base');
   const expanded = from.startsWith('~/') ? path.join(os.homedir(), from.slice(2)) : from;
-  const exists = fs.existsSync(expanded);
-  if (explicitPath && !exists) throw new OsError(`--from path does not exist: ${from}`);
-  if (exists) {
-    const st = fs.statSync(expanded);
-    const isDockerfile = st.isFile() && path.basename(expanded).includes('Dockerfile');
-    const dirWithDockerfile = st.isDirectory() && fs.existsSync(path.join(expanded, 'Dockerfile'));
-    if (isDockerfile || dirWithDockerfile) {
-      if (gw.meta?.is_remote) throw new OsError('building from a Dockerfile (--from) is only supported on local gateways');
-      const base = path.basename(st.isDirectory() ? path.resolve(expanded) : path.dirname(path.resolve(expanded)));
+  let st = null;
+  try {
+    st = fs.statSync(expanded);
+  } catch {
+    st = null;
+  }
+  if (ctx.isLine01) {
+    if (st && st.isFile() && /\.(tar|tar\.gz|tgz)$/.test(from)) {
+      throw new OsError(`rootfs tar sources (--from ${from}) are only supported by the VM compute driver`);
+    }
+    if (looksLocal(from) || (st && st.isDirectory())) {
+      if (!st && /\.(tar|tar\.gz|tgz)$/.test(from)) throw new OsError(`local --from path does not exist: ${from}`);
+      throw new OsError(
+        `'--from' no longer builds local Dockerfiles or directories: ${from}\nBuild the image first (docker build -t my-image:tag ${from}) and pass the image reference: --from my-image:tag`,
+      );
+    }
+    return from;
+  }
+  if (st && st.isFile()) {
+    if (/dockerfile/i.test(path.basename(expanded))) {
+      if (gw.meta?.is_remote) throw new OsError(`local Dockerfile sources are only supported for local gateways; gateway '${gw.name}' is remote`);
+      const base = path.basename(path.dirname(path.resolve(expanded)));
       return `openshell-local/${base.toLowerCase().replace(/[^a-z0-9._-]+/g, '-') || 'sandbox'}:latest`;
     }
-    if (explicitPath) throw new OsError(`--from '${from}' is neither a Dockerfile nor a directory containing one`);
+    if (looksLocal(from)) throw new OsError(`local --from file is not a Dockerfile: ${from}`);
+  }
+  if (st && st.isDirectory()) {
+    if (!fs.existsSync(path.join(expanded, 'Dockerfile'))) throw new OsError(`No Dockerfile found in directory: ${from}`);
+    if (gw.meta?.is_remote) throw new OsError(`local Dockerfile sources are only supported for local gateways; gateway '${gw.name}' is remote`);
+    const base = path.basename(path.resolve(expanded));
+    return `openshell-local/${base.toLowerCase().replace(/[^a-z0-9._-]+/g, '-') || 'sandbox'}:latest`;
+  }
+  if (st) throw new OsError(`local --from path is not a regular file or directory: ${from}`);
+  if (looksLocal(from)) {
+    throw new OsError(
+      `local --from path does not exist: ${from}\nUse an existing Dockerfile, a directory containing Dockerfile, or a container image reference.`,
+    );
   }
   if (/[/:.]/.test(from)) return from;
   return COMMUNITY(from);
+}
+
+/** crates/openshell-server/src/grpc/validation.rs: sandbox names are routable DNS labels of at most 19. */
+export function validateSandboxName(name) {
+  if (name.length > 19) throw grpcError('InvalidArgument', `name exceeds maximum length (${name.length} > 19)`);
+  if (!/^[a-z0-9-]+$/.test(name)) throw grpcError('InvalidArgument', 'name must contain only lowercase alphanumeric characters or hyphens');
+  if (name.startsWith('-') || name.endsWith('-')) throw grpcError('InvalidArgument', 'name must not start or end with a hyphen');
+  if (name.includes('--')) throw grpcError('InvalidArgument', 'name must not contain consecutive hyphens');
 }
 
 /** Provisioning → Ready happens at ready_at even when no create process is watching. */
 export function phaseOf(sb) {
   let phase = sb.phase;
   if (phase === 'Provisioning' && sb.ready_at != null && Date.now() >= sb.ready_at) phase = 'Ready';
-  if (phase === 'Ready' && sb.main_exits) phase = 'Error';
+  // A main process that ends is terminal: 0.1.x says Completed for status 0, 0.0.111 says Error.
+  if (phase === 'Ready' && sb.main_exits) phase = sb.line01 ? 'Completed' : 'Error';
   return phase;
+}
+
+/** 0.1.x: a sandbox whose deletion was accepted is gone once its cleanup finished. */
+function gone(sb) {
+  return sb.delete_at != null && Date.now() >= sb.delete_at;
 }
 
 const PHASE_COLOUR = { Ready: c.green, Provisioning: c.yellow, Starting: c.yellow, Stopping: c.yellow, Error: c.red, Deleting: c.red };
@@ -93,12 +146,23 @@ export function sandboxItem(ctx, sb) {
     phase: phaseOf(sb),
     current_policy_version: sb.current_policy_version,
   });
+  if (ctx.isLine01) {
+    const phase = phaseOf(sb);
+    Object.assign(item, {
+      exit_code: sb.exit_code ?? null,
+      conditions: [{ type: 'Ready', status: phase === 'Ready' ? 'True' : 'False', reason: sb.error?.reason ?? '', message: sb.error?.message ?? '', last_transition_time: new Date(sb.created_ms).toISOString() }],
+      endpoint_statuses: [],
+      configuration_admission: { state: phase === 'Ready' ? 'accepted' : 'pending', error: '', policy_version: sb.current_policy_version, policy_hash: '', config_revision: '', provider_env_revision: '' },
+      provisioning: null,
+      created_from_workload_template: null,
+    });
+  }
   return item;
 }
 
 function requireSandbox(state, ws, name) {
   const sb = state.workspaces[ws]?.sandboxes[name];
-  if (!sb) throw grpcError('NotFound', 'sandbox not found');
+  if (!sb || gone(sb)) throw grpcError('NotFound', 'sandbox not found');
   return sb;
 }
 
@@ -136,14 +200,21 @@ export async function sandboxCreate(ctx) {
     return { local, dest };
   });
   const srv = ctx.server();
-  const image = resolveFrom(v.from, srv.gw);
+  const image = resolveFrom(ctx, v.from, srv.gw);
   const name = v.name ?? petname();
-  if (name.length > 63 || !NAME_RE.test(name)) {
-    throw grpcError('InvalidArgument', `invalid sandbox name '${name}': must be a DNS-1123 name ([a-z0-9.-], at most 63 characters)`);
-  }
+  validateSandboxName(name);
   const ws = ctx.workspace;
   const command = v.command?.length ? v.command : DEFAULT_COMMAND;
-  const errorMode = envListMatches(ctx.env.FAKE_OPENSHELL_SANDBOX_ERROR, name);
+  if (ctx.isLine01 && fmt !== 'table' && v.command?.length && !v.detach) {
+    throw new OsError(
+      'structured output cannot be combined with an attached trailing command; use table output to stream the command or add --detach',
+    );
+  }
+  // A gateway container started without what sandboxes need (openshell-cli.md §13) provisions
+  // nothing: the supervisor cannot be mounted or cannot call back.
+  const gwProblem = srv.containerProblem() ?? srv.imageProblem(image);
+  const errorMode = envListMatches(ctx.env.FAKE_OPENSHELL_SANDBOX_ERROR, name) || Boolean(gwProblem);
+  const errorReason = gwProblem ?? { reason: 'ImagePullBackOff', message: `failed to pull image "${image}"` };
   const hang = isTruthyEnv(ctx.env.FAKE_OPENSHELL_CREATE_HANG);
   const provisionMs = Math.max(0, Number(ctx.env.FAKE_OPENSHELL_PROVISION_MS || 0));
   const t0 = Date.now();
@@ -151,7 +222,7 @@ export async function sandboxCreate(ctx) {
 
   srv.update((state) => {
     const w = state.workspaces[ws];
-    if (w.sandboxes[name]) {
+    if (w.sandboxes[name] && !gone(w.sandboxes[name])) {
       throw new OsError(`sandbox '${name}' already exists\nhint: delete it first with: openshell sandbox delete ${name}, or choose another --name`);
     }
     const attached = [];
@@ -161,6 +232,19 @@ export async function sandboxCreate(ctx) {
       autoCreated.push({ name: pname, creds });
     };
     for (const p of v.provider ?? []) {
+      if (!w.providers[p] && ctx.isLine01) {
+        // 0.1.x: provider types are imported profiles; nothing is created on the fly.
+        throw grpcError('NotFound', `provider '${p}' not found`);
+      }
+      if (ctx.isLine01) {
+        const type = w.providers[p].type;
+        if (!findProfile(state, ws, type)) {
+          throw grpcError(
+            'FailedPrecondition',
+            `provider '${p}' uses profile '${type}', which is not imported in workspace '${ws}'; import it with: openshell profile import -f <file>`,
+          );
+        }
+      }
       if (!w.providers[p]) {
         if (!isProviderType(p)) {
           throw new OsError(
@@ -171,7 +255,8 @@ export async function sandboxCreate(ctx) {
       }
       if (!attached.includes(p)) attached.push(p);
     }
-    const inferred = v.command?.length ? TOOL_PROVIDERS[path.basename(v.command[0])] : undefined;
+    // 0.1.0: a trailing command no longer infers or attaches providers.
+    const inferred = v.command?.length && !ctx.isLine01 ? TOOL_PROVIDERS[path.basename(v.command[0])] : undefined;
     if (inferred && !v['no-auto-providers']) {
       const existing = Object.values(w.providers).find((p) => p.type === inferred);
       if (existing && !attached.includes(existing.name)) attached.push(existing.name);
@@ -190,11 +275,12 @@ export async function sandboxCreate(ctx) {
       created_ms: t0,
       phase: errorMode ? 'Error' : 'Provisioning',
       ready_at: errorMode || hang ? null : t0 + provisionMs,
-      error: errorMode ? { reason: 'ImagePullBackOff', message: `failed to pull image "${image}"` } : null,
+      error: errorMode ? errorReason : null,
       image,
       from: v.from ?? null,
       command,
       main_exits: SHORT_LIVED.has(path.basename(command[0])),
+      line01: ctx.isLine01,
       env,
       providers: attached,
       policies: [newRevision(1, policy)],
@@ -217,7 +303,7 @@ export async function sandboxCreate(ctx) {
   if (fmt === 'table') stdout(`\n${c.bold('Created sandbox:')} ${name}\n\n  ${elapsed(t0)} Requesting compute...\n`);
   else stderr('Provisioning sandbox (structured output on stdout)...\n');
 
-  if (errorMode) throw new OsError(`sandbox entered error phase while provisioning: ImagePullBackOff: failed to pull image "${image}"`);
+  if (errorMode) throw new OsError(`sandbox entered error phase while provisioning: ${errorReason.reason}: ${errorReason.message}`);
   if (hang) await new Promise(() => setInterval(() => {}, 1 << 30));
 
   const timeoutS = Number(ctx.env.OPENSHELL_PROVISION_TIMEOUT || 300);
@@ -244,7 +330,36 @@ export async function sandboxCreate(ctx) {
   ctx.writeLastSandbox(srv.gw.name, name);
   step('Sandbox ready');
   if (fmt !== 'table') emitStructured(fmt, sandboxItem(ctx, sb));
+  if (v.command?.length && !v.detach) {
+    // v0.0.111 returns at Ready without a TTY (the main-process contract). Before it (v0.0.95 to
+    // v0.0.110) the CLI ran the command over SSH and waited for it; 0.1.x runs an explicit
+    // trailing command in the foreground regardless of TTY detection. Only --detach opts out.
+    const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !v['no-tty'];
+    if (ctx.isLine01 || !ctx.atLeast('0.0.111') || interactive) return await runMainInForeground(ctx, srv, ws, name, sb);
+  }
   return 0;
+}
+
+/** The trailing command as the attached main process: stream it, return its status, settle the phase. */
+async function runMainInForeground(ctx, srv, ws, name, sb) {
+  const root = srv.sandboxRoot(ws, name);
+  const code = await new Promise((resolve) => {
+    const child = spawn(sb.command[0], sb.command.slice(1), { cwd: root, env: { ...process.env, ...sb.env, OPENSHELL_SANDBOX: name }, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('error', () => resolve(127));
+    child.on('exit', (c, sig) => resolve(c ?? 128 + (os.constants.signals[sig] ?? 1)));
+  });
+  if (ctx.isLine01) {
+    srv.update((state) => {
+      const s = state.workspaces[ws]?.sandboxes[name];
+      if (!s) return;
+      s.phase = code === 0 ? 'Completed' : 'Error';
+      s.exit_code = code;
+      if (code !== 0) s.error = { reason: 'MainProcessFailed', message: `main process exited with status ${code}` };
+      s.main_exits = false;
+      s.resource_version += 1;
+    });
+  }
+  return code;
 }
 
 function resolveName(ctx, srv) {
@@ -290,22 +405,25 @@ export async function sandboxList(ctx) {
   const state = srv.read();
   const wss = all ? Object.values(state.workspaces) : [state.workspaces[ctx.workspace]];
   const selector = parseLabels((v.selector ?? '').split(',').filter(Boolean), '--selector');
-  const offset = Number(v.offset ?? 0);
-  const limit = Number(v.limit ?? 100);
-  const list = wss
-    .flatMap((w) => Object.values(w.sandboxes))
-    .filter((sb) => Object.entries(selector).every(([k, val]) => sb.labels[k] === val))
-    .sort((a, b) => a.created_ms - b.created_ms)
-    .slice(offset, offset + limit);
+  const { items: list, next } = page(
+    ctx,
+    wss
+      .flatMap((w) => Object.values(w.sandboxes))
+      .filter((sb) => !gone(sb))
+      .filter((sb) => Object.entries(selector).every(([k, val]) => sb.labels[k] === val))
+      .sort((a, b) => a.created_ms - b.created_ms),
+  );
   if (v.names || v.ids) {
     for (const sb of list) stdout(`${v.names ? sb.name : sb.id}\n`);
     return 0;
   }
   const fmt = v.output ?? 'table';
   if (fmt !== 'table') {
-    emitStructured(fmt, list.map((sb) => sandboxItem(ctx, sb)));
+    const items = list.map((sb) => sandboxItem(ctx, sb));
+    emitStructured(fmt, ctx.isLine01 ? { sandboxes: items, next_page_token: next } : items);
     return 0;
   }
+  printNextPageToken(next);
   if (list.length === 0) {
     stdout('No sandboxes found.\n');
     return 0;
@@ -332,20 +450,57 @@ export async function sandboxDelete(ctx) {
   const ws = ctx.workspace;
   let names = v.names ?? [];
   if (v.all) {
-    names = Object.keys(srv.read().workspaces[ws].sandboxes);
+    names = Object.values(srv.read().workspaces[ws].sandboxes).filter((sb) => !gone(sb)).map((sb) => sb.name);
     if (names.length === 0) {
       stdout('No sandboxes to delete.\n');
       return 0;
     }
   }
-  for (const name of names) {
-    srv.update((state) => {
-      requireSandbox(state, ws, name);
-      delete state.workspaces[ws].sandboxes[name];
-    });
-    fs.rmSync(srv.sandboxDir(ws, name), { recursive: true, force: true });
-    stdout(`${c.green('✓')} Deleted sandbox ${name}\n`);
+  if (!ctx.isLine01) {
+    // v0.0.111: a missing sandbox is NotFound (exit 1) and the names after it are skipped.
+    for (const name of names) {
+      srv.update((state) => {
+        requireSandbox(state, ws, name);
+        delete state.workspaces[ws].sandboxes[name];
+      });
+      fs.rmSync(srv.sandboxDir(ws, name), { recursive: true, force: true });
+      stdout(`${c.green('✓')} Deleted sandbox ${name}\n`);
+    }
+    return 0;
   }
+  // 0.1.x: allow_missing, typed outcomes, and the command goes on after a failure.
+  const pendingMs = Math.max(0, Number(ctx.env.FAKE_OPENSHELL_DELETE_PENDING_MS || 0));
+  const failed = [];
+  for (const name of names) {
+    let outcome;
+    try {
+      outcome = srv.update((state) => {
+        const w = state.workspaces[ws];
+        const sb = w.sandboxes[name];
+        if (!sb || gone(sb)) {
+          if (sb) delete w.sandboxes[name];
+          return 'missing';
+        }
+        if (envListMatches(ctx.env.FAKE_OPENSHELL_DELETE_FAIL, name)) throw grpcError('Internal', `failed to delete sandbox '${name}': database is locked`);
+        if (pendingMs > 0) {
+          sb.phase = 'Deleting';
+          sb.delete_at ??= Date.now() + pendingMs;
+          return 'pending';
+        }
+        delete w.sandboxes[name];
+        return 'deleted';
+      });
+    } catch (e) {
+      stderr(`${c.yellow('!')} Failed to delete sandbox ${name}: ${e.message}\n`);
+      failed.push(`${name}: ${e.message}`);
+      continue;
+    }
+    if (outcome !== 'pending') fs.rmSync(srv.sandboxDir(ws, name), { recursive: true, force: true });
+    if (outcome === 'missing') stdout(`${c.green('✓')} Sandbox ${name} already deleted\n`);
+    else if (outcome === 'pending') stdout(`${c.green('✓')} Sandbox ${name} deletion accepted; cleanup is pending\n`);
+    else stdout(`${c.green('✓')} Deleted sandbox ${name}\n`);
+  }
+  if (failed.length) throw new OsError(`failed to delete ${failed.length} sandbox(es): ${failed.join('; ')}`);
   return 0;
 }
 
@@ -406,8 +561,28 @@ export async function sandboxExec(ctx) {
   const argv = v.command.map(mapArg);
   const env = { ...process.env, ...sb.env, ...extraEnv, OPENSHELL_SANDBOX: name };
   const timeoutS = Number(v.timeout ?? 0);
+  let proxy = null;
+  if (ctx.isLine01) {
+    // Providers v2: the process sees placeholders, never the secret; the supervisor's proxy swaps
+    // them at the profile's endpoints only (os-egress.mjs).
+    proxy = await startSupervisorProxy(srv, ws, name);
+    const url = `http://127.0.0.1:${proxy.port}`;
+    Object.assign(env, providerPlaceholders(srv.read(), ws, sb), {
+      ALL_PROXY: url,
+      HTTP_PROXY: url,
+      HTTPS_PROXY: url,
+      NO_PROXY: '127.0.0.1,localhost,::1',
+      http_proxy: url,
+      https_proxy: url,
+      no_proxy: '127.0.0.1,localhost,::1',
+      NODE_USE_ENV_PROXY: '1',
+      FAKE_SANDBOX_EGRESS: `127.0.0.1:${proxy.port}`,
+      FAKE_SANDBOX_EGRESS_MODE: ctx.env.FAKE_OPENSHELL_EGRESS === 'strict' ? 'strict' : 'transparent',
+      NODE_OPTIONS: `${env.NODE_OPTIONS ? `${env.NODE_OPTIONS} ` : ''}--require ${EGRESS_HOOK}`,
+    });
+  }
 
-  return await new Promise((resolve) => {
+  const code = await new Promise((resolve) => {
     let child;
     try {
       child = spawn(argv[0], argv.slice(1), {
@@ -459,6 +634,8 @@ export async function sandboxExec(ctx) {
       child.stdin.end(input);
     }
   });
+  proxy?.close();
+  return code;
 }
 
 /** Copy a file or directory like `tar` extraction: dirs merge into DEST/<basename>. */
@@ -489,10 +666,43 @@ export async function sandboxUpload(ctx) {
   const srv = ctx.server();
   const ws = ctx.workspace;
   requireReady(requireSandbox(srv.read(), ws, v.name));
+  const plan = v['no-git-ignore'] || fs.lstatSync(v.local).isSymbolicLink() ? null : gitSyncFiles(v.local);
   stderr(`Uploading ${v.local} -> sandbox:${v.dest ?? '~'}\n`);
-  copyInto(v.local, mapSandboxPath(srv, ws, v.name, v.dest), v.dest);
+  const target = mapSandboxPath(srv, ws, v.name, v.dest);
+  if (plan && plan.files.length > 0) {
+    // run.rs::sandbox_sync_up_files: the git-aware path treats DEST as a directory, so a single
+    // file lands at DEST/<basename> (openshell-cli.md §4, the --no-git-ignore trap).
+    for (const f of plan.files) {
+      const to = path.join(target, f);
+      fs.mkdirSync(path.dirname(to), { recursive: true });
+      fs.cpSync(path.join(plan.baseDir, f), to, { force: true, verbatimSymlinks: true });
+    }
+  } else {
+    if (plan) stderr(`${c.yellow('⚠')} .gitignore filtering excluded all files in ${v.local}; uploading unfiltered\n`);
+    copyInto(v.local, target, v.dest);
+  }
   stderr(`${c.green('✓')} Upload complete\n`);
   return 0;
+}
+
+/** run.rs::git_sync_files: null outside a git work tree, else the files git does not ignore. */
+function gitSyncFiles(local) {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GIT_')));
+  const abs = path.resolve(local);
+  const isFile = fs.statSync(abs).isFile();
+  const dir = isFile ? path.dirname(abs) : abs;
+  const top = spawnSync('git', ['rev-parse', '--show-toplevel'], { cwd: dir, env, encoding: 'utf8' });
+  if (top.status !== 0 || !top.stdout.trim()) return null;
+  const root = fs.realpathSync(top.stdout.trim());
+  const rel = path.relative(root, fs.realpathSync(abs));
+  const ls = spawnSync('git', ['ls-files', '-co', '--exclude-standard', '-z', ...(rel ? [rel] : [])], { cwd: root, env, encoding: 'utf8' });
+  if (ls.status !== 0) return null;
+  const files = ls.stdout
+    .split('\0')
+    .filter(Boolean)
+    .map((f) => (isFile ? path.basename(f) : rel ? path.relative(rel, f) : f))
+    .filter(Boolean);
+  return { baseDir: dir, files };
 }
 
 export async function sandboxDownload(ctx) {

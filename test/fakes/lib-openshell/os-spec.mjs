@@ -20,6 +20,7 @@ export const GLOBAL_FLAGS = [
   flag('gateway-insecure', 'Skip TLS verification [env: OPENSHELL_GATEWAY_INSECURE]'),
   opt('workspace', 'NAME', 'Workspace [env: OPENSHELL_WORKSPACE] [default: default]', { minVersion: '0.0.95' }),
   { id: 'verbose', short: 'v', count: true, help: 'Increase verbosity' },
+  opt('color', 'WHEN', 'Colour output [env: OPENSHELL_COLOR]', { choices: ['auto', 'always', 'never'], minVersion: '0.1.0' }),
 ];
 
 const notImplemented = (name, about, extra = {}) => ({ name, about, raw: true, run: 'notImplemented', ...extra });
@@ -95,7 +96,8 @@ export const ROOT = {
           ],
           trailing: { id: 'command', value: 'COMMAND' },
           conflicts: [
-            ['output', 'command'],
+            // 0.1.x: -o with a trailing command is a runtime check (it needs --detach).
+            { ids: ['output', 'command'], maxVersion: '0.1.0' },
             ['output', 'editor'],
             ['output', 'no-keep'],
             ['output', 'forward'],
@@ -118,7 +120,8 @@ export const ROOT = {
           run: 'sandboxList',
           flags: [
             opt('limit', 'LIMIT', 'Max items [default: 100]', { num: true }),
-            opt('offset', 'OFFSET', 'Offset [default: 0]', { num: true }),
+            opt('offset', 'OFFSET', 'Offset [default: 0]', { num: true, maxVersion: '0.1.0' }),
+            opt('page-token', 'TOKEN', 'Page token from a previous list', { minVersion: '0.1.0' }),
             flag('ids', 'Print ids only'),
             flag('names', 'Print names only'),
             out(),
@@ -148,6 +151,7 @@ export const ROOT = {
             flag('tty', 'Force a TTY'),
             flag('no-tty', 'Disable the TTY'),
             multi('env', 'KEY=VALUE', 'Environment variable'),
+            flag('no-login-shell', 'Run the command with bash -c instead of bash -lc', { minVersion: '0.1.0' }),
           ],
           trailing: { id: 'command', value: 'COMMAND', required: true },
           conflicts: [['tty', 'no-tty']],
@@ -218,11 +222,14 @@ export const ROOT = {
             multi('config', 'KEY=VALUE', 'Config value'),
           ],
           groups: [
+            // 0.1.x: a credential source is optional when the profile requires none.
             {
               ids: ['credential', 'from-existing', 'from-gcloud-adc', 'runtime-credentials'],
               required: true,
               multiple: false,
+              maxVersion: '0.1.0',
             },
+            { ids: ['credential', 'from-existing', 'from-gcloud-adc', 'runtime-credentials'], multiple: false, minVersion: '0.1.0' },
           ],
         },
         {
@@ -247,7 +254,8 @@ export const ROOT = {
             flag('names', 'Print names only'),
             out(),
             opt('limit', 'LIMIT', 'Max items', { num: true }),
-            opt('offset', 'OFFSET', 'Offset', { num: true }),
+            opt('offset', 'OFFSET', 'Offset', { num: true, maxVersion: '0.1.0' }),
+            opt('page-token', 'TOKEN', 'Page token from a previous list', { minVersion: '0.1.0' }),
           ],
           conflicts: [['names', 'output']],
         },
@@ -261,8 +269,42 @@ export const ROOT = {
       ],
     },
     {
+      name: 'profile',
+      about: 'Manage provider profiles',
+      minVersion: '0.1.0',
+      subcommands: [
+        { name: 'list', about: 'List provider profiles', run: 'profileList', flags: [opt('type', 'TYPE', 'Profile type'), flag('global', 'Platform scope'), out()] },
+        { name: 'describe', about: 'Describe a profile', run: 'profileDescribe', positionals: [{ id: 'id', value: 'ID', required: true }], flags: [flag('global', 'Platform scope'), out()] },
+        { name: 'export', about: 'Export a profile', run: 'profileExport', positionals: [{ id: 'id', value: 'ID', required: true }], flags: [flag('global', 'Platform scope'), out(['yaml', 'json'])] },
+        {
+          name: 'import',
+          about: 'Import profiles',
+          run: 'profileImport',
+          flags: [opt('file', 'FILE', 'Profile file', { short: 'f' }), opt('from', 'DIR', 'Directory of profiles'), flag('global', 'Platform scope')],
+          groups: [{ ids: ['file', 'from'], required: true, multiple: false }],
+        },
+        {
+          name: 'update',
+          about: 'Update a profile',
+          run: 'profileUpdate',
+          positionals: [{ id: 'id', value: 'ID', required: true }],
+          flags: [opt('file', 'FILE', 'Profile file', { short: 'f', required: true }), flag('global', 'Platform scope')],
+        },
+        {
+          name: 'lint',
+          about: 'Check profiles',
+          run: 'profileLint',
+          flags: [opt('file', 'FILE', 'Profile file', { short: 'f' }), opt('from', 'DIR', 'Directory of profiles')],
+          groups: [{ ids: ['file', 'from'], required: true, multiple: false }],
+        },
+        { name: 'delete', about: 'Delete profiles', run: 'profileDelete', positionals: [{ id: 'ids', value: 'ID', required: true, multi: true }], flags: [flag('global', 'Platform scope')] },
+      ],
+    },
+    {
       name: 'inference',
       about: 'Manage the inference route',
+      // Removed in 0.1.0 (PR #3195): `openshell inference …` is an unrecognised subcommand.
+      maxVersion: '0.1.0',
       subcommands: [
         {
           name: 'set',
