@@ -10,6 +10,7 @@ import { rootCertificates } from 'node:tls';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { classifyNetworkError, idleFailure, WorkerFailure, type ClassifyContext } from './classify.js';
+import { tunnelThrough, viaProxyHttp } from './proxy.js';
 
 export interface HttpRequestOptions {
   url: URL;
@@ -23,6 +24,8 @@ export interface HttpRequestOptions {
   idleTimeoutMs: number;
   /** Extra CA bundle for https (SSL_CERT_FILE when NODE_EXTRA_CA_CERTS is not set). */
   caFile?: string | undefined;
+  /** Go through this HTTP proxy (see proxy.ts); never with socketPath. */
+  proxy?: URL | undefined;
   /** For error hints. */
   context?: ClassifyContext | undefined;
 }
@@ -76,11 +79,18 @@ export function httpRequest(opts: HttpRequestOptions): Promise<HttpResponse> {
     }
     let req: http.ClientRequest;
     try {
+      const proxy = opts.socketPath ? undefined : opts.proxy;
       if (useTls) {
         const ca = loadCa(opts.caFile);
-        req = https.request(ca ? { ...base, ca } : base);
+        const tlsOpts = ca ? { ...base, ca } : base;
+        if (proxy) {
+          // A one-off agent whose connection is the tunnel (with `agent: false` Node would ignore createConnection).
+          const agent = new https.Agent({ keepAlive: false });
+          agent.createConnection = tunnelThrough(proxy, url, { ca }) as unknown as typeof agent.createConnection;
+          req = https.request({ ...tlsOpts, agent });
+        } else req = https.request(tlsOpts);
       } else {
-        req = http.request(base);
+        req = http.request(proxy ? viaProxyHttp(base, url, proxy) : base);
       }
     } catch (err) {
       reject(normalize(err));

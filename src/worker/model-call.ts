@@ -7,6 +7,7 @@ import type { TaskInput } from '../core/protocol.js';
 import { AnthropicStream, anthropicHeaders, anthropicRequestBody } from './anthropic.js';
 import { classifyHttpError, HINTS, WorkerFailure, type ClassifyContext } from './classify.js';
 import type { AnthropicThinkingBlock, ConversationEntry } from './conversation.js';
+import { proxyFor } from './proxy.js';
 import { httpRequest, type HttpResponse } from './http.js';
 import { OpenAIStream, openAIHeaders, openAIRequestBody } from './openai.js';
 import { excerpt } from './redact.js';
@@ -55,6 +56,7 @@ export async function callModel(call: ModelCall): Promise<ModelTurn> {
     model: task.route.model,
     url: endpoint.url.toString(),
     via_socket: endpoint.socketPath ?? null,
+    via_proxy: endpoint.socketPath ? null : (proxyFor(endpoint.url, env)?.host ?? null),
     messages: call.conversation.length,
     bytes: Buffer.byteLength(body),
     placeholder_key: !(isAnthropic ? env.ANTHROPIC_API_KEY : env.OPENAI_API_KEY),
@@ -70,6 +72,8 @@ export async function callModel(call: ModelCall): Promise<ModelTurn> {
     signal: rc.signal,
     idleTimeoutMs: call.idleTimeoutMs,
     caFile: call.caFile,
+    // OpenShell sandboxes reach the model only through their supervisor's proxy.
+    proxy: endpoint.socketPath ? undefined : proxyFor(endpoint.url, env),
     context: ctx,
   });
   log.info('response', { status: res.status, content_type: res.contentType || null });

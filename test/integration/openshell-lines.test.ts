@@ -49,7 +49,8 @@ describe.each([
       .map(bare);
 
   beforeEach(() => {
-    os = makeOsHome({ FAKE_OPENSHELL_VERSION: version });
+    // On 0.1.x, sandboxes reach the model only through the supervisor's proxy (as on a real gateway).
+    os = makeOsHome({ FAKE_OPENSHELL_VERSION: version, ...(line === '0.1' ? { FAKE_OPENSHELL_EGRESS: 'strict' } : {}) });
     os.writeConfig({ imageMinFreeDiskBytes: 0, imageMinFreeMemBytes: 0 });
     outputs.length = 0;
     model.setScenario('plain');
