@@ -52,6 +52,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   sessions: async () => (await import('./commands/sessions.js')).registerSessions,
   debug: async () => (await import('./commands/debug.js')).registerDebug,
   config: async () => (await import('./commands/config.js')).registerConfig,
+  dashboard: async () => (await import('./commands/dashboard.js')).registerDashboard,
 };
 
 /** Global options that take no value, so the first other word is the command. */
