@@ -54,8 +54,11 @@ export async function runDashboard(opts: RunDashboardOptions): Promise<void> {
       stderr: opts.stderr,
       exitOnCtrlC: true,
       patchConsole: opts.patchConsole ?? true,
-      // Rewrite only the lines that changed.
-      incrementalRendering: true,
+      // ink 6.8's incrementalRendering draws each frame one line lower than the last unless
+      // the output fills the terminal (seen in tmux: the screen scrolls on every render), so
+      // the standard renderer it is. ink writes only when the frame changed, and wraps each
+      // write in synchronized output (DEC 2026), so terminals that support it show no tearing.
+      incrementalRendering: false,
       ...(opts.onRender ? { onRender: opts.onRender } : {}),
     });
     if (opts.signal?.aborted) instance.unmount();

@@ -50,6 +50,16 @@ function useTerminalSize(): { columns: number; rows: number } {
   return size;
 }
 
+/** Characters read together, as the keys they are (Enter, Tab and Backspace included). */
+export function splitKeys(input: string): UiEvent[] {
+  return Array.from(input, (ch): UiEvent => {
+    if (ch === '\r' || ch === '\n') return { kind: 'key', input: '', key: { return: true } };
+    if (ch === '\t') return { kind: 'key', input: '', key: { tab: true } };
+    if (ch === '\u007f' || ch === '\b') return { kind: 'key', input: '', key: { backspace: true } };
+    return { kind: 'key', input: ch, key: {} };
+  });
+}
+
 function indexIn(keys: readonly string[], key: string | undefined, follow = false): number {
   if (keys.length === 0) return 0;
   if (follow) return keys.length - 1;
@@ -166,7 +176,11 @@ export function Dashboard({ source, store, readonly }: DashboardProps) {
     [exit, source],
   );
 
-  useInput((input, key) => dispatch({ kind: 'key', input, key }));
+  useInput((input, key) => {
+    // Several characters at once (typed fast, or pasted) are keys one by one: `/notes` is the filter key, then a filter.
+    if (input.length > 1 && !key.ctrl && !key.meta) for (const ev of splitKeys(input)) dispatch(ev);
+    else dispatch({ kind: 'key', input, key });
+  });
 
   // A key handler that failed: thrown here, inside React, so the error boundary ends the app cleanly.
   if (crash) throw crash.error;
