@@ -21,7 +21,9 @@ export async function buildTuiEntry(): Promise<string> {
     platform: 'node',
     target: 'node20',
     format: 'esm',
-    external: ['react-devtools-core'],
+      external: ['react-devtools-core'],
+    // As the CLI bundle: React's production build.
+    define: { 'process.env.NODE_ENV': '"production"' },
     banner: { js: "import { createRequire as __logosRequire } from 'node:module';\nconst require = __logosRequire(import.meta.url);" },
     logLevel: 'warning',
   });

@@ -1,14 +1,15 @@
 import type { Command } from 'commander';
 import { EXIT_CODES, LogosError } from '../../core/errors.js';
-import type { CommandEnv } from '../main.js';
 import type { DataSourceFactory } from '../dashboard-source.js';
+import type { CommandEnv } from '../main.js';
+import { setJson, type JsonOpt } from '../shared.js';
 
 /**
  * `logos dashboard [--readonly]`: the interactive TUI. ink and react load only here,
  * and only once it is clear there is a terminal to draw on.
  */
 
-export interface DashboardOpts {
+export interface DashboardOpts extends JsonOpt {
   readonly?: boolean;
 }
 
@@ -17,6 +18,7 @@ export function registerDashboard(program: Command, env: CommandEnv): void {
     .command('dashboard')
     .description('Watch and drive Logos from one screen: gateways, routes, sandboxes, runs and the log, live')
     .option('--readonly', 'look only: hide every action that changes something')
+    .option('--json', 'not available: the dashboard is interactive (use `logos status --json`)')
     .addHelpText(
       'after',
       `
@@ -30,6 +32,7 @@ Examples:
 Needs a terminal. In scripts use \`logos status --json\` and \`logos debug tail --follow\`.`,
     )
     .action(async (opts: DashboardOpts) => {
+      setJson(env, opts);
       const factory = (await import('../dashboard-source.js')).dashboardSource;
       await dashboardCommand(env, opts, factory);
     });
@@ -38,8 +41,13 @@ Needs a terminal. In scripts use \`logos status --json\` and \`logos debug tail 
 export async function dashboardCommand(env: CommandEnv, opts: DashboardOpts, factory: DataSourceFactory): Promise<void> {
   const { io } = env;
   if (!io.stdinTTY || !io.isTTY) {
-    throw new LogosError('NO_TTY', `logos dashboard needs a terminal; ${!io.isTTY ? 'stdout' : 'stdin'} is not one.`, {
+    throw new LogosError('NO_TTY', `logos dashboard needs a terminal, and ${!io.stdinTTY ? 'stdin' : 'stdout'} is not one.`, {
       hint: 'For scripts: `logos status --json` (a snapshot) or `logos debug tail --follow` (the live log).',
+    });
+  }
+  if (opts.json) {
+    throw new LogosError('INVALID_ARGUMENT', 'logos dashboard is interactive and has no JSON output.', {
+      hint: 'For scripts: `logos status --json` (a snapshot) or `logos debug tail --follow --json` (the live log).',
     });
   }
   // The data source first (it may fail, e.g. no state to read) so the screen is never taken for nothing.

@@ -97,6 +97,9 @@ export function Dashboard({ source, store, readonly }: DashboardProps) {
   const width = Math.max(20, columns);
   // One line less than the terminal: ink redraws the whole screen (flicker) when the output fills it.
   const height = Math.max(6, rows - 1);
+  // Every box below is sized to fit exactly (rows sliced to the window, text truncated), so
+  // nothing is clipped with overflow="hidden": clipping makes ink slice every line it
+  // writes, a fifth of its drawing time.
   const snap = data.snapshot;
   const t = top(ui);
   const sandboxView = ui.stack.find((v) => v.kind === 'sandbox');
@@ -203,7 +206,7 @@ export function Dashboard({ source, store, readonly }: DashboardProps) {
   else if (sandboxName !== undefined) body = <SandboxRuns name={sandboxName} data={sr.data} height={area} width={width} now={data.now} />;
   else
     body = (
-      <Box flexDirection="column" height={area} overflow="hidden">
+      <Box flexDirection="column" height={area}>
         {PANES.map((p) => (
           <Pane
             key={p}
@@ -221,7 +224,7 @@ export function Dashboard({ source, store, readonly }: DashboardProps) {
     );
 
   return (
-    <Box flexDirection="column" width={width} height={height} overflow="hidden">
+    <Box flexDirection="column" width={width} height={height}>
       <Header mode={source.mode} daemon={snap?.daemon} since={Math.floor(since)} readonly={readonly} crumbs={crumbs} width={width} />
       {body}
       <StatusLine mode={ui.mode} status={ui.status} notice={data.notice} width={width} />

@@ -74,14 +74,15 @@ function PaneImpl<T>({ id, data, focused, height, width, now, summary, extra }: 
   const k = keyOf[id] as unknown as (row: T) => string;
   const showHeader = focused && height >= 3;
   return (
-    <Box flexDirection="column" height={height + 1} width={width} overflow="hidden">
+    <Box flexDirection="column" height={height + 1} width={width}>
       <TitleLine title={PANE_TITLES[id]} focused={focused} count={countText(data.shown.length, data.all.length)} filter={data.filter} summary={height === 0 ? summary : ''} extra={extra} width={width} />
       <Table
         rows={data.shown}
         columns={columns}
         width={width}
         height={height - (showHeader ? 1 : 0)}
-        selected={focused ? data.selected : -1}
+        selected={data.selected}
+        highlight={focused}
         keyOf={k}
         showHeader={showHeader}
         now={now}
@@ -97,7 +98,7 @@ export const Pane = memo(PaneImpl) as typeof PaneImpl;
 /** The runs of one sandbox (drilled in from Sandboxes). */
 export const SandboxRuns = memo(function SandboxRuns({ name, data, height, width, now }: { name: string; data: PaneData<RunView>; height: number; width: number; now: number }) {
   return (
-    <Box flexDirection="column" height={height} width={width} overflow="hidden">
+    <Box flexDirection="column" height={height} width={width}>
       <TitleLine title={`Runs in ${cell(name, 40)}`} focused count={countText(data.shown.length, data.all.length)} filter={data.filter} summary="" width={width} />
       <Table
         rows={data.shown}
@@ -105,6 +106,7 @@ export const SandboxRuns = memo(function SandboxRuns({ name, data, height, width
         width={width}
         height={height - 2}
         selected={data.selected}
+        highlight
         keyOf={keyOf.runs}
         showHeader
         now={now}

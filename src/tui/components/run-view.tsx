@@ -68,13 +68,13 @@ export function RunView({ id, run, watched, lines, top, selectedTool, height, wi
   const position =
     lines.length <= vh ? (watched?.transcript.done ? 'end of run' : 'following') : top === undefined ? `following · ${lines.length} lines` : `lines ${first + 1}–${first + visible.length} of ${lines.length} · G follows`;
   return (
-    <Box flexDirection="column" height={height} width={width} overflow="hidden">
+    <Box flexDirection="column" height={height} width={width}>
       <Box height={1}>
         <Text wrap="truncate-end">
           <Styled style="bold">{info(id, run, run?.status === 'running' ? now : 0)}</Styled>
         </Text>
       </Box>
-      <Box flexDirection="column" height={vh} overflow="hidden">
+      <Box flexDirection="column" height={vh}>
         {loading && lines.length === 0 ? <Styled style="dim">{'  loading the frames so far…'}</Styled> : null}
         {!loading && lines.length === 0 ? <Styled style="dim">{'  no output yet'}</Styled> : null}
         {visible.map((l, i) => (

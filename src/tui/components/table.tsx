@@ -50,21 +50,28 @@ interface RowProps<T> {
   now: number;
 }
 
+/** A cell cut or padded to its width (its characters counted as one column each: names and ids are ASCII; the last column, free text, is never padded). */
+export function fit(text: string, w: number, last: boolean): string {
+  if (text.length > w) return w <= 1 ? text.slice(0, w) : `${text.slice(0, w - 1)}…`;
+  return last ? text : text.padEnd(w);
+}
+
 function RowImpl<T>({ row, cols, selected, now }: RowProps<T>) {
   const probe = useContext(ProbeContext);
   if (probe) probe.rows += 1;
   const { color } = useTheme();
+  // One text node per row (cells as nested text): a box per cell made ink lay out and write
+  // five times as many nodes on every frame.
   return (
-    <Box height={1}>
-      <Text>{selected ? '› ' : '  '}</Text>
+    <Text wrap="truncate-end">
+      {selected ? '› ' : '  '}
       {cols.map((c, i) => (
-        <Box key={i} width={c.w} marginRight={1}>
-          <Text wrap="truncate-end" {...styleProps(color, selected ? 'selected' : c.style?.(row))}>
-            {c.text(row, now)}
-          </Text>
-        </Box>
+        <Text key={i} {...styleProps(color, selected ? 'selected' : c.style?.(row))}>
+          {fit(c.text(row, now), c.w, i === cols.length - 1)}
+          {i < cols.length - 1 ? ' ' : ''}
+        </Text>
       ))}
-    </Box>
+    </Text>
   );
 }
 
@@ -76,7 +83,10 @@ export interface TableProps<T> {
   width: number;
   /** Rows for the data (the column titles take one more when shown). */
   height: number;
+  /** The row kept in view (the log's last one while it follows). */
   selected: number;
+  /** Mark the selected row (only in the focused list). */
+  highlight: boolean;
   keyOf: (row: T) => string;
   showHeader: boolean;
   /** The clock, for rows that show a running time (others get 0 so they stay memoised). */
@@ -85,7 +95,7 @@ export interface TableProps<T> {
   empty: string;
 }
 
-export function Table<T>({ rows, columns, width, height, selected, keyOf, showHeader, now, needsNow, empty }: TableProps<T>) {
+export function Table<T>({ rows, columns, width, height, selected, highlight, keyOf, showHeader, now, needsNow, empty }: TableProps<T>) {
   const cols = useFitted(columns, width);
   const offsetRef = useRef(0);
   const offset = scrollOffset(offsetRef.current, selected, height, rows.length);
@@ -93,23 +103,16 @@ export function Table<T>({ rows, columns, width, height, selected, keyOf, showHe
   if (height <= 0) return null;
   const visible = rows.slice(offset, offset + height);
   return (
-    <Box flexDirection="column" height={height + (showHeader ? 1 : 0)} overflow="hidden">
+    <Box flexDirection="column" height={height + (showHeader ? 1 : 0)}>
       {showHeader ? (
-        <Box height={1}>
-          <Text>{'  '}</Text>
-          {cols.map((c, i) => (
-            <Box key={i} width={c.w} marginRight={1}>
-              <Styled style="dim" wrap="truncate-end">
-                {c.title}
-              </Styled>
-            </Box>
-          ))}
-        </Box>
+        <Styled style="dim" wrap="truncate-end">
+          {`  ${cols.map((c, i) => fit(c.title, c.w, i === cols.length - 1)).join(' ')}`}
+        </Styled>
       ) : null}
       {rows.length === 0 ? (
         <Styled style="dim">{`  ${empty}`}</Styled>
       ) : (
-        visible.map((r, i) => <Row key={keyOf(r)} row={r} cols={cols} selected={offset + i === selected} now={needsNow?.(r) ? now : 0} />)
+        visible.map((r, i) => <Row key={keyOf(r)} row={r} cols={cols} selected={highlight && offset + i === selected} now={needsNow?.(r) ? now : 0} />)
       )}
     </Box>
   );
