@@ -103,6 +103,11 @@ export interface StartRunInput {
   session?: string;
 }
 
+/**
+ * Where the dashboard's data comes from and where its actions go. A method that fails
+ * rejects with a LogosError (or any error carrying `code`, `message` and `hint`): the
+ * dashboard shows all three, as the CLI would.
+ */
 export interface DataSource {
   /** 'daemon' (live events) or 'files' (polling state and the log once a second). */
   readonly mode: 'daemon' | 'files';

@@ -32,7 +32,8 @@ const SHOW_CURSOR = '\u001b[?25h';
 export async function runDashboard(opts: RunDashboardOptions): Promise<void> {
   const { stdout } = opts;
   let restored = false;
-  // Also on a crash that never reaches React (process exit): the shell gets its screen back.
+  // Also on a crash that never reaches React: Node runs exit listeners before it prints an
+  // uncaught exception, so the error lands on the shell's screen (test/tui/dashboard-pty.test.ts).
   const restore = (): void => {
     if (restored) return;
     restored = true;

@@ -133,6 +133,16 @@ describe('logos dashboard in a terminal', () => {
     await expectShellBack(s);
   });
 
+  it('an exception outside React: the shell gets its screen back, then the error is printed on it', async () => {
+    const s = open({ columns: 80, rows: 24 }, ['--crash']);
+    const screen = await screenWith(s, has('after: exit 1'), 'the crash');
+    expect(screen).toContain('shell before');
+    expect(screen).toContain('Error: crash outside React');
+    expect(screen).not.toContain('Logos ·');
+    expect(s.format('#{alternate_on}')).toBe('0');
+    expect(s.format('#{cursor_flag}')).toBe('1');
+  });
+
   it('Ctrl-C gives the shell back too; NO_COLOR draws no colour', async () => {
     const s = open({ columns: 80, rows: 24 }, ['--readonly'], { NO_COLOR: '1' });
     await screenWith(s, has('read-only: actions hidden', 't_0mx5cz1ab2c3d4e'), 'the dashboard');
