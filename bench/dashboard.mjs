@@ -46,7 +46,7 @@ async function measure(name, args, keys = []) {
   tmux('send-keys', '-t', 'b', 'q');
   for (let i = 0; i < 200 && !existsSync(stats); i += 1) await sleep(50);
   try {
-    tmux('kill-server');
+    execFileSync('tmux', ['-L', socket, 'kill-server'], { env, stdio: 'ignore' });
   } catch {
     // gone with its program
   }
@@ -56,9 +56,11 @@ async function measure(name, args, keys = []) {
 }
 
 console.log(`dashboard at 120×40 in tmux, ${seconds} s each, from its first frame (start-up not counted):`);
-await measure('idle, Runs focused', []);
-if (process.env.IDLE_ONLY) process.exit(0);
-await measure('log at 1,000 records/s, Runs focused', ['--log-rate', '1000']);
-await measure('log at 1,000 records/s, Log focused', ['--log-rate', '1000'], ['Tab']);
-await measure('a run streaming 2,000 tokens/s, run view', ['--stream', '2000'], ['Enter']);
-rmSync(dir, { recursive: true, force: true });
+try {
+  await measure('idle, Runs focused', []);
+  await measure('log at 1,000 records/s, Runs focused', ['--log-rate', '1000']);
+  await measure('log at 1,000 records/s, Log focused', ['--log-rate', '1000'], ['Tab']);
+  await measure('a run streaming 2,000 tokens/s, run view', ['--stream', '2000'], ['Enter']);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
