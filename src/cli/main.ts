@@ -56,6 +56,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   daemon: async () => (await import('./commands/daemon.js')).registerDaemon,
   status: async () => (await import('./commands/status.js')).registerStatus,
   doctor: async () => (await import('./commands/doctor.js')).registerDoctor,
+  dashboard: async () => (await import('./commands/dashboard.js')).registerDashboard,
 };
 
 /** Global options that take no value, so the first other word is the command. */

@@ -68,8 +68,17 @@ export interface LogRecordView {
   fields: Record<string, unknown>;
 }
 
-/** A worker frame of a run being watched (the same shapes `logos run --json` prints). */
-export type FrameView = Record<string, unknown> & { type: string };
+/**
+ * A worker frame of a run being watched (the same shapes `logos run --json` prints).
+ *
+ * `seq` (optional) is the frame's position in its run, from 0. The dashboard opens a
+ * run by fetching its frames so far (`runFrames`) while new ones keep arriving as
+ * updates; when both carry `seq`, a frame already seen is dropped, so nothing shows
+ * twice. Without it, frames pushed while the fetch was in flight are shown after the
+ * fetched ones (and may repeat one). Sources should set it; the worker's own frames
+ * do not have it.
+ */
+export type FrameView = Record<string, unknown> & { type: string; seq?: number };
 
 export interface Snapshot {
   daemon: { running: boolean; version?: string; uptimeS?: number; detail?: string };
@@ -94,6 +103,11 @@ export interface StartRunInput {
   session?: string;
 }
 
+/**
+ * Where the dashboard's data comes from and where its actions go. A method that fails
+ * rejects with a LogosError (or any error carrying `code`, `message` and `hint`): the
+ * dashboard shows all three, as the CLI would.
+ */
 export interface DataSource {
   /** 'daemon' (live events) or 'files' (polling state and the log once a second). */
   readonly mode: 'daemon' | 'files';

@@ -35,10 +35,25 @@ export class TmuxSession {
   constructor(
     private readonly env: NodeJS.ProcessEnv,
     argv: string[],
+    size: { columns: number; rows: number } = { columns: 150, rows: 50 },
   ) {
     const conf = join(this.dir, 'tmux.conf');
     writeFileSync(conf, 'set -g remain-on-exit on\nset -g history-limit 5000\n');
-    this.tmux(['-f', conf, 'new-session', '-d', '-s', 'main', '-x', '150', '-y', '50', ...argv]);
+    this.tmux(['-f', conf, 'new-session', '-d', '-s', 'main', '-x', String(size.columns), '-y', String(size.rows), ...argv]);
+  }
+
+  /** What the terminal shows now (no scrollback); with `escapes`, colours and attributes as SGR codes. */
+  visible(escapes = false): string {
+    return this.tmux(['capture-pane', '-p', ...(escapes ? ['-e'] : []), '-t', 'main']);
+  }
+
+  /** A tmux format for the pane, e.g. `#{alternate_on}` (1 while the program uses the alternate screen). */
+  format(fmt: string): string {
+    return this.tmux(['display-message', '-p', '-t', 'main', fmt]).trim();
+  }
+
+  resize(columns: number, rows: number): void {
+    this.tmux(['resize-window', '-t', 'main', '-x', String(columns), '-y', String(rows)]);
   }
 
   private tmux(args: string[]): string {
