@@ -98,7 +98,21 @@ report('runner: 200k stdout lines from a child', runnerMs, 'ms', rawMs, 'baselin
 const run = (args) => new Promise((resolve) => spawn(process.execPath, args, { stdio: 'ignore' }).on('close', resolve));
 const cliMs = await bestAsync(5, () => run([join(root, 'bin/logos.js'), '--version']));
 const nodeMs = await bestAsync(5, () => run(['-e', '0']));
-report('CLI start-up (logos --version)', cliMs, 'ms', nodeMs, 'baseline: node -e 0 (lower is better)');
+report('CLI start-up (logos --version)', cliMs, 'ms', nodeMs, 'baseline: node -e 0 (lower is better; target ≤ 1.5×)');
+{
+  // Commands scripts and cron call most, in an empty home (no daemon, no network).
+  const startHome = mkdtempSync(join(tmpdir(), 'logos-bench-start-'));
+  const startEnv = { PATH: process.env.PATH, LOGOS_HOME: startHome, HOME: startHome, NO_COLOR: '1' };
+  const runIn = (args) => new Promise((resolve) => spawn(process.execPath, args, { stdio: 'ignore', env: startEnv }).on('close', resolve));
+  try {
+    for (const args of [['status', '--json'], ['runs', 'list', '--json']]) {
+      const ms = await bestAsync(5, () => runIn([join(root, 'bin/logos.js'), ...args]));
+      report(`CLI: logos ${args.join(' ')}`, ms, 'ms', nodeMs, 'baseline: node -e 0 (lower is better; target ≤ 2×)');
+    }
+  } finally {
+    rmSync(startHome, { recursive: true, force: true });
+  }
+}
 
 // 5. One task end to end in the local bwrap sandbox vs the same worker without a sandbox.
 let stall = false;

@@ -56,6 +56,15 @@ export interface StatusOptions {
   probeGateways: boolean;
   runsLimit?: number;
   signal?: AbortSignal;
+  /** Gateway results measured elsewhere (the daemon's own probe loop), used instead of "not probed". */
+  gatewayResults?: GatewayStatusEntry[];
+  /**
+   * The previous report and which drivers to measure again: a sandbox whose driver is not
+   * re-measured keeps its phase from `previous` (the daemon measures OpenShell sandboxes on a
+   * slower loop than local ones, which cost nothing to look at).
+   */
+  previous?: StatusReport;
+  remeasure?: (driver: string) => boolean;
 }
 
 export function runSummary(r: RunRecord): RunSummary {
@@ -80,15 +89,25 @@ export async function collectStatus(app: App, opts: StatusOptions): Promise<Stat
 
   const gatewayNames = Object.keys(gatewaysFile.gateways).sort();
   const openshellThere = !!findExecutable(app.config.binaries.openshell, app.env.PATH);
+  const measured = new Map((opts.gatewayResults ?? []).map((g) => [g.name, g]));
   const gateways =
     opts.probeGateways && openshellThere && gatewayNames.length > 0
       ? (await gatewayStatus(app.gatewayCtx(), gatewayNames).catch(() => [])).map((g) => ({ ...g, kind: gatewaysFile.gateways[g.name]?.kind }))
       : gatewayNames.map((name) => {
           const g = gatewaysFile.gateways[name];
+          const m = measured.get(name);
+          if (m) return { ...m, kind: g?.kind };
           return { name, endpoint: g?.endpoint, kind: g?.kind, reachable: false, status: opts.probeGateways ? 'openshell not installed' : 'not probed', latency_ms: 0, checked_at: new Date().toISOString() };
         });
 
-  const phases = await Promise.all(sandboxes.map(async (s) => ({ s, st: await app.driver(s.driver).status(s).catch((e: Error) => ({ phase: 'Unknown' as const, detail: e.message })) })));
+  const before = new Map((opts.previous?.sandboxes ?? []).map((s) => [s.name, s]));
+  const phases = await Promise.all(
+    sandboxes.map(async (s) => {
+      const prev = before.get(s.name);
+      if (prev && opts.remeasure && !opts.remeasure(s.driver)) return { s, st: { phase: prev.phase, ...(prev.detail ? { detail: prev.detail } : {}) } };
+      return { s, st: await app.driver(s.driver).status(s).catch((e: Error) => ({ phase: 'Unknown' as const, detail: e.message })) };
+    }),
+  );
 
   return {
     version: packageVersion(),

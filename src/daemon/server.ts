@@ -1,8 +1,10 @@
 import { packageVersion } from '../adapters/assets.js';
+import { findExecutable } from '../adapters/exec/which.js';
 import type { App } from '../app/context.js';
 import { getProviderStatuses } from '../app/provider-status.js';
 import { collectStatus, type DaemonInfo, type StatusReport } from '../app/status.js';
 import { EventBus } from '../core/events.js';
+import { gatewayStatus, type GatewayStatusEntry } from '../core/gateways.js';
 import { LogosError } from '../core/errors.js';
 import { redactValue } from '../core/redact.js';
 import { followLines } from '../log/follow.js';
@@ -28,6 +30,8 @@ export interface DaemonOptions {
   /** Status snapshot refresh, and the probes' base interval (jittered ±20%). */
   refreshMs?: number;
   probeMs?: number;
+  /** How often sandboxes on gateways (OpenShell) are measured again; local ones every refresh. */
+  remoteSandboxMs?: number;
 }
 
 export interface RunningDaemon {
@@ -64,9 +68,23 @@ export async function startDaemon(a: App, opts: DaemonOptions = {}): Promise<Run
   const info = (): DaemonInfo => ({ running: true, pid: process.pid, host, port: server.port, version: packageVersion(), started_at: started.toISOString(), uptime_s: Math.round((Date.now() - started.getTime()) / 1000) });
   let snapshot: StatusReport | undefined;
   let refreshing: Promise<StatusReport> | undefined;
-  const refresh = (): Promise<StatusReport> =>
-    (refreshing ??= collectStatus(a, { daemon: info(), providers: 'cache-only', probeGateways: false })
+  // Gateways are asked for their state on the probe loop, not on every refresh; OpenShell
+  // sandboxes are measured again every remoteSandboxMs (each look is an openshell call).
+  let gatewayResults: GatewayStatusEntry[] = [];
+  let remoteMeasuredAt = 0;
+  const remoteEvery = opts.remoteSandboxMs ?? a.config.daemonSandboxSec * 1000;
+  const refresh = (): Promise<StatusReport> => {
+    const remoteDue = Date.now() - remoteMeasuredAt >= remoteEvery;
+    return (refreshing ??= collectStatus(a, {
+      daemon: info(),
+      providers: 'cache-only',
+      probeGateways: false,
+      gatewayResults,
+      ...(snapshot ? { previous: snapshot } : {}),
+      remeasure: (driver) => driver === 'local' || remoteDue,
+    })
       .then((s) => {
+        if (remoteDue) remoteMeasuredAt = Date.now();
         publishChanges(snapshot, s);
         snapshot = s;
         return s;
@@ -74,6 +92,7 @@ export async function startDaemon(a: App, opts: DaemonOptions = {}): Promise<Run
       .finally(() => {
         refreshing = undefined;
       }));
+  };
   const publishChanges = (before: StatusReport | undefined, after: StatusReport): void => {
     if (!before) return;
     const phase = new Map(before.sandboxes.map((s) => [s.name, s.phase]));
@@ -141,7 +160,7 @@ export async function startDaemon(a: App, opts: DaemonOptions = {}): Promise<Run
   };
   let lastProviders = new Map<string, string>();
   every(opts.refreshMs ?? 2000, refresh);
-  every(opts.probeMs ?? 30_000, async () => {
+  every(opts.probeMs ?? a.config.daemonProbeSec * 1000, async () => {
     const statuses = await getProviderStatuses(a);
     const now = new Map(statuses.map((p) => [`${p.provider} ${p.endpoint}`, p.reason]));
     for (const p of statuses) {
@@ -149,6 +168,28 @@ export async function startDaemon(a: App, opts: DaemonOptions = {}): Promise<Run
       if (lastProviders.get(key) !== p.reason) bus.publish('provider.status_changed', { kind: 'provider', id: p.provider }, { endpoint: p.endpoint, reason: p.reason, state: p.state, hint: p.hint });
     }
     lastProviders = now;
+  });
+  // Gateways: reachability and versions on the same jittered schedule, changes as events.
+  every(opts.probeMs ?? a.config.daemonProbeSec * 1000, async () => {
+    const names = Object.keys((await a.gateways.read()).gateways).sort();
+    if (names.length === 0 || !findExecutable(a.config.binaries.openshell, a.env.PATH)) {
+      gatewayResults = [];
+      return;
+    }
+    const results = await gatewayStatus(a.gatewayCtx(), names).catch((err: unknown) =>
+      // openshell itself failed: every gateway is unknown now, not still as it was.
+      names.map((name): GatewayStatusEntry => ({ name, reachable: false, status: 'error', error: err instanceof Error ? err.message : String(err), latency_ms: 0, checked_at: new Date().toISOString() })),
+    );
+    const before = new Map(gatewayResults.map((g) => [g.name, `${g.reachable}/${g.status}/${g.version ?? ''}`]));
+    const changed = results.filter((g) => before.get(g.name) !== `${g.reachable}/${g.status}/${g.version ?? ''}`);
+    gatewayResults = results;
+    if (changed.length === 0) return;
+    // The snapshot first, so that a client reading /v1/status on the event sees what it says.
+    await refreshing?.catch(() => undefined);
+    await refresh().catch(() => undefined);
+    for (const g of changed) {
+      bus.publish('gateway.status_changed', { kind: 'gateway', id: g.name }, { reachable: g.reachable, status: g.status, version: g.version ?? null, error: g.error ?? null });
+    }
   });
 
   // The unified log as events (log.record), for the dashboard and any WebSocket client.

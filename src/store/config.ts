@@ -30,6 +30,10 @@ export interface LogosConfig {
   /** Where the daemon listens. Off loopback every request needs the token, /health included. */
   daemonHost: string;
   daemonPort: number;
+  /** The daemon probes providers and gateways about this often (seconds, jittered ±20%). */
+  daemonProbeSec: number;
+  /** The daemon looks at sandboxes on gateways (one openshell call each) about this often; local ones every 2 s. */
+  daemonSandboxSec: number;
   /** Drive an OpenShell 0.1.x CLI newer than the tested 0.1.10 as if it were 0.1.10. */
   openshellAllowNewer: boolean;
   /**
@@ -53,6 +57,8 @@ export const CONFIG_DEFAULTS: LogosConfig = {
   logRotateBytes: 20 * 1024 * 1024,
   daemonHost: '127.0.0.1',
   daemonPort: 17600,
+  daemonProbeSec: 30,
+  daemonSandboxSec: 15,
   openshellAllowNewer: false,
   sandboxImage: '',
   imageMinFreeDiskBytes: 4 * 1024 ** 3,
@@ -82,6 +88,8 @@ export const CONFIG_SCHEMA = {
   logRotateBytes: { type: 'integer', minimum: 65536, description: 'rotate the unified log past this size' },
   daemonHost: { type: 'string', minLength: 1, description: 'address the daemon listens on (127.0.0.1; another address requires the token for everything)' },
   daemonPort: { type: 'integer', minimum: 0, maximum: 65535, description: 'port the daemon listens on (0: any free port)' },
+  daemonProbeSec: { type: 'integer', minimum: 1, maximum: 86_400, description: 'how often the daemon probes providers and gateways, in seconds (jittered ±20%)' },
+  daemonSandboxSec: { type: 'integer', minimum: 1, maximum: 86_400, description: 'how often the daemon asks gateways for their sandboxes’ phases, in seconds' },
   openshellAllowNewer: { type: 'boolean', description: 'drive an OpenShell 0.1.x newer than the tested 0.1.10 (at your own risk)' },
   sandboxImage: { type: 'string', maxLength: 512, description: "image for new OpenShell sandboxes ('' = the line's default; `logos image push|pull` pin one by digest)" },
   imageMinFreeDiskBytes: { type: 'integer', minimum: 0, description: 'free disk `logos image build|pull` need where docker keeps images' },
@@ -133,7 +141,7 @@ export function loadConfig(paths: LogosPaths): LogosConfig {
       out.binaries[k as keyof LogosConfig['binaries']] = p as string;
     }
   }
-  const int = (key: 'runTimeoutSec' | 'logRotateBytes' | 'daemonPort' | 'imageMinFreeDiskBytes' | 'imageMinFreeMemBytes', min: number, max: number): void => {
+  const int = (key: 'runTimeoutSec' | 'logRotateBytes' | 'daemonPort' | 'daemonProbeSec' | 'daemonSandboxSec' | 'imageMinFreeDiskBytes' | 'imageMinFreeMemBytes', min: number, max: number): void => {
     const n = v[key];
     if (n === undefined) return;
     if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min || n > max) bad(key);
@@ -142,6 +150,8 @@ export function loadConfig(paths: LogosPaths): LogosConfig {
   int('runTimeoutSec', 1, 24 * 86_400);
   int('logRotateBytes', 65536, Number.MAX_SAFE_INTEGER);
   int('daemonPort', 0, 65535);
+  int('daemonProbeSec', 1, 86_400);
+  int('daemonSandboxSec', 1, 86_400);
   if (v.daemonHost !== undefined) {
     if (typeof v.daemonHost !== 'string' || v.daemonHost === '' || /[\s/]/.test(v.daemonHost)) bad('daemonHost');
     out.daemonHost = v.daemonHost as string;

@@ -49,7 +49,9 @@ export async function renderDashboard(
   resize(opts.columns ?? 120, opts.rows ?? 40);
   const frame = (): string => r.lastFrame() ?? '';
   const until = async (pred: (f: string) => boolean, what: string): Promise<string> => {
-    for (let i = 0; i < 500; i += 1) {
+    // A deadline on the wall clock, generous: a loaded machine can stall a timer for seconds.
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
       const f = frame();
       if (pred(f)) return f;
       await new Promise((res) => setTimeout(res, 10));
@@ -58,6 +60,11 @@ export async function renderDashboard(
   };
   // Input is read once the app has mounted and drawn (ink attaches stdin in an effect).
   await until((f) => f.includes('Logos'), 'the first frame');
+  // ink starts reading keys in an effect, which React may run some turns after the first frame
+  // (its scheduler yields on a busy machine): a key written before that would be lost.
+  const stdin = r.stdin as unknown as NodeJS.EventEmitter;
+  for (const deadline = Date.now() + 30_000; stdin.listenerCount('readable') === 0 && Date.now() < deadline; ) await new Promise((res) => setTimeout(res, 5));
+  if (stdin.listenerCount('readable') === 0) throw new Error('the dashboard never started reading keys');
   await new Promise((res) => setImmediate(res));
   const press = async (...keys: string[]): Promise<void> => {
     for (const k of keys) {

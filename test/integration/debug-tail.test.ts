@@ -1,6 +1,7 @@
 import { appendFileSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startFakeOpenAI, type FakeModelServer } from '../fakes/model-servers.js';
 import { jsonLines, makeHome, waitFor, type Home } from '../helpers/logos.js';
 
 /** `logos debug tail` through the real binary, against log files written here or by real commands. */
@@ -247,5 +248,54 @@ describe('logos debug tail into a closed pipe (| head -1)', () => {
     expect(r.code).toBe(0);
     expect(r.signal).toBeNull();
     expect(r.stderr).toBe('');
+  });
+});
+
+describe('logos debug tail --sandbox', () => {
+  let openai: FakeModelServer;
+  beforeAll(async () => {
+    openai = await startFakeOpenAI();
+    openai.setScenario('plain');
+  });
+  afterAll(async () => {
+    await openai.close();
+  });
+
+  it("merges the host's records about the sandbox with the worker log inside it, each line once", async () => {
+    writeFileSync(logFile, line('about another sandbox', { sandbox: 'other' }));
+    expect((await home.run(['route', 'add', 'custom/fake-model', '--endpoint', openai.url, '--name', 'fake', '--default'])).code).toBe(0);
+    expect((await home.run(['sandbox', 'create', 'work'])).code).toBe(0);
+    const run = await home.run(['run', '--json', '--sandbox', 'work', 'hello']);
+    expect(run.code, run.stderr).toBe(0);
+    const show = JSON.parse((await home.run(['sandbox', 'show', 'work', '--json'])).stdout) as { dir: string };
+    const workerLog = join(show.dir, '.logos', 'worker.jsonl');
+    const inside = readFileSync(workerLog, 'utf8').split('\n').filter(Boolean);
+    expect(inside.length).toBeGreaterThan(0);
+    // A line the host never saw (as when a run's relay hit its cap), written where the worker writes.
+    appendFileSync(workerLog, `${JSON.stringify({ ts: new Date(Date.now() + 1000).toISOString(), level: 'warn', msg: 'only inside', task_id: 't_x' })}\n`);
+
+    const r = await home.run(['debug', 'tail', '--sandbox', 'work', '--json', '-n', '1000']);
+    expect(r.code, r.stderr).toBe(0);
+    const records = jsonLines(r.stdout);
+    expect(records.every((x) => x.sandbox === 'work')).toBe(true);
+    expect(records.map((x) => x.msg)).not.toContain('about another sandbox');
+    // Host records of the run, the worker's relayed lines, and the line only the sandbox has, by time.
+    expect(records.some((x) => x.source !== 'worker' && x.source !== 'sandbox')).toBe(true);
+    expect(records.some((x) => x.source === 'worker')).toBe(true);
+    expect(records.at(-1)).toMatchObject({ source: 'sandbox', level: 'warn', msg: 'only inside', task_id: 't_x' });
+    // Every line of the worker log shows once: relayed (source worker) or read from the sandbox.
+    for (const l of inside) {
+      const w = JSON.parse(l) as { ts: string; msg: string };
+      const seen = records.filter((x) => x.msg === w.msg && ((x.worker as { ts?: string } | undefined)?.ts === w.ts || x.ts === w.ts));
+      expect(seen, w.msg).toHaveLength(1);
+    }
+    const times = records.map((x) => Date.parse(String((x.worker as { ts?: string } | undefined)?.ts ?? x.ts)));
+    expect(times.filter((t, i) => i > 0 && t + 50 < (times[i - 1] as number))).toEqual([]);
+  });
+
+  it('an unknown sandbox is exit 3 (not found) with a hint', async () => {
+    const r = await home.run(['debug', 'tail', '--sandbox', 'nope']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/nope/);
   });
 });

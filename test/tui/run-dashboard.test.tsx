@@ -28,8 +28,15 @@ function start(source = new FakeSource()) {
 }
 
 async function drawn(out: FakeTtyOut, text: string): Promise<void> {
-  for (let i = 0; i < 500 && !out.written.includes(text); i += 1) await new Promise((r) => setTimeout(r, 10));
+  // A deadline on the wall clock, generous: loading ink on a loaded machine can take seconds.
+  for (const deadline = Date.now() + 30_000; !out.written.includes(text) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
   expect(out.written).toContain(text);
+}
+
+/** The dashboard reads keys once ink's input effect has run (possibly some turns after the first frame). */
+async function reading(stdin: FakeTtyIn): Promise<void> {
+  for (const deadline = Date.now() + 30_000; stdin.listenerCount('readable') === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 5));
+  expect(stdin.listenerCount('readable')).toBeGreaterThan(0);
 }
 
 function expectRestored(t: ReturnType<typeof start>): void {
@@ -43,6 +50,7 @@ describe('runDashboard', () => {
   it('q: leaves the alternate screen, shows the cursor, raw mode off', async () => {
     const t = start();
     await drawn(t.stdout, 't_0mx5cz1ab2c3d4e');
+    await reading(t.stdin);
     expect(t.stdin.rawMode).toBe(true);
     t.stdin.write('q');
     await t.done;
@@ -52,6 +60,7 @@ describe('runDashboard', () => {
   it('Ctrl-C ends it the same way', async () => {
     const t = start();
     await drawn(t.stdout, 't_0mx5cz1ab2c3d4e');
+    await reading(t.stdin);
     t.stdin.write('\u0003');
     await t.done;
     expectRestored(t);

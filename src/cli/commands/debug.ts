@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { liveDaemon } from '../../daemon/files.js';
 import { resolvePaths } from '../../store/paths.js';
 import { LogosError } from '../../core/errors.js';
+import { getSandbox } from '../../core/sandboxes.js';
+import { terminalSafe } from '../../core/text.js';
 import { redactText } from '../../core/redact.js';
 import type { Selection } from '../../log/filter.js';
 import type { LogEntry } from '../../log/record.js';
@@ -18,6 +20,7 @@ interface TailOpts extends JsonOpt {
   lines?: string;
   raw?: boolean;
   color: string;
+  sandbox?: string;
 }
 
 /** stdout that may be closed under us (`logos debug tail | head`): EPIPE stops the command quietly, exit 0. */
@@ -70,7 +73,11 @@ async function tail(env: CommandEnv, opts: TailOpts): Promise<void> {
   const limit = opts.lines !== undefined ? parseLineCount(opts.lines) : selection.since !== undefined ? Infinity : 50;
   const colorMode = parseColorMode(opts.color);
   const color = !opts.raw && !opts.json && (colorMode === 'always' || (colorMode === 'auto' && env.io.isTTY && !process.env.NO_COLOR));
-  const file = (await app(env)).paths.logFile;
+  const a = await app(env);
+  const file = a.paths.logFile;
+  // --sandbox: the host's records about it, and the worker log kept inside it, by time.
+  const sandbox = opts.sandbox === undefined ? undefined : await getSandbox(a.sandboxCtx(), opts.sandbox);
+  if (sandbox) selection.filters.push({ key: 'sandbox', op: '=', value: sandbox.name });
 
   const render = (e: LogEntry): string | undefined => {
     // The log is masked when written; masking again costs little and covers lines from elsewhere.
@@ -97,7 +104,18 @@ async function tail(env: CommandEnv, opts: TailOpts): Promise<void> {
   try {
     // When following, the initial read stops at the last complete line; the follower takes it from there.
     const end = current ? (opts.follow ? await completeLinesEnd(current.fh, current.size) : current.size) : 0;
-    const recent = await readRecent(file, { limit, selection, current: current && { log: current, end } });
+    let recent = await readRecent(file, { limit, selection, current: current && { log: current, end } });
+    if (sandbox) {
+      const { mergeSandboxLog } = await import('../../log/merge.js');
+      const workerLines = await a
+        .driver(sandbox.driver)
+        .logs(sandbox, Number.isFinite(limit) ? Math.max(limit, 1) : 100_000)
+        .catch((err: unknown) => {
+          env.io.err.write(`Could not read the worker log inside sandbox '${sandbox.name}': ${err instanceof Error ? terminalSafe(err.message) : String(err)}. Showing the host's records only.\n`);
+          return [] as string[];
+        });
+      recent = mergeSandboxLog(recent, workerLines, sandbox.name, selection, limit);
+    }
     await emit(recent);
     if (!opts.follow) {
       if (recent.length === 0 && env.io.isTTY && !opts.json && !opts.raw) env.io.err.write(`No matching log records in ${file}.\n`);
@@ -175,6 +193,7 @@ export function registerDebug(program: Command, env: CommandEnv): void {
     .option('--raw', 'print the log lines exactly as stored')
     .option('--color <when>', 'auto (on a terminal, unless NO_COLOR is set), always or never', 'auto')
     .option('--json', 'print matching records as JSON lines, one per line (lines that are not JSON are left out)')
+    .option('--sandbox <name>', "only records about this sandbox, merged by time with the worker log kept inside it (source 'sandbox')")
     .addHelpText(
       'after',
       `
@@ -188,6 +207,7 @@ Examples:
   $ logos debug tail -f --level warn                   # follow warnings and errors
   $ logos debug tail --filter sandbox=work --filter level!=debug
   $ logos debug tail --since 30m --json | jq -r .msg
+  $ logos debug tail --sandbox work -n 200             # host and worker lines of one sandbox
   $ logos debug tail -n 0 -f --raw >> copy.jsonl       # only new lines, exactly as stored
 `,
     )
