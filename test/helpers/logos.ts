@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 
 /** Runs the real `logos` binary (bin/logos.js → dist/) in a fresh LOGOS_HOME. */
 
@@ -92,6 +92,37 @@ export function processesMatching(marker: string): string[] {
     }
   }
   return out;
+}
+
+/**
+ * The processes of one test home, whatever their command line says (the sandbox hides host
+ * paths from it): host processes whose environment or command line names the home, and
+ * sandboxed ones whose mounts come from it (bwrap binds the sandbox directory; /proc/PID/mountinfo
+ * names the source). Tests in other files, running at the same time, never match.
+ */
+export function homeProcesses(homeDir: string): string[] {
+  const tag = basename(homeDir);
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+      if (!cmd) continue; // a kernel thread or a zombie
+      const mine =
+        cmd.includes(homeDir) ||
+        readFileSync(`/proc/${pid}/environ`, 'utf8').includes(homeDir) ||
+        readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n').some((l) => l.split(' ')[3]?.split('/').includes(tag));
+      if (mine) out.push(`${pid} ${cmd}`);
+    } catch {
+      // process went away, or is not ours to read
+    }
+  }
+  return out;
+}
+
+/** The workers (node running the worker bundle, not bwrap) in this home's sandboxes. */
+export function sandboxWorkers(homeDir: string): string[] {
+  return homeProcesses(homeDir).filter((p) => p.includes('/opt/logos/worker.mjs') && !/^\d+ \S*bwrap /.test(p));
 }
 
 export async function waitFor<T>(fn: () => T | undefined | false, what: string, limitMs = 15_000): Promise<T> {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeAnthropic, startFakeOpenAI, type AgentScript, type FakeModelServer } from '../fakes/model-servers.js';
-import { jsonLines, makeHome, processesMatching, waitFor, type Home } from '../helpers/logos.js';
+import { jsonLines, makeHome, processesMatching, sandboxWorkers, waitFor, type Home } from '../helpers/logos.js';
 
 /**
  * The agent end to end: the real `logos` binary, the real bwrap sandbox, the real
@@ -145,6 +145,6 @@ describe('the agent through logos run (local sandbox)', () => {
     const r = await done;
     expect(r.code).toBe(130);
     await waitFor(() => processesMatching(marker).length === 0, 'the command to be gone', 5000);
-    expect(processesMatching('/opt/logos/worker.mjs').filter((p) => p.includes(home.dir))).toEqual([]);
+    expect(sandboxWorkers(home.dir)).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import WebSocket from 'ws';
 import { startFakeOpenAI, type FakeModelServer } from '../fakes/model-servers.js';
 import { closedPort } from '../helpers/net.js';
-import { makeHome, processesMatching, waitFor, type Home } from '../helpers/logos.js';
+import { makeHome, sandboxWorkers, waitFor, type Home } from '../helpers/logos.js';
 
 /**
  * The daemon through the real binary: started on a random loopback port, used with
@@ -137,13 +137,13 @@ describe('logos daemon', () => {
       const d = await startDaemon();
       const post = await http(d, 'POST', '/v1/runs', { message: 'stall please', tools: false });
       const id = post.json.id as string;
-      await waitFor(() => processesMatching('/opt/logos/worker.mjs').some((p) => !p.includes('bwrap')), 'the worker');
+      await waitFor(() => sandboxWorkers(home.dir).length > 0, 'the worker');
       const cancel = await http(d, 'POST', `/v1/runs/${id}/cancel`);
       expect(cancel.status).toBe(202);
       await until(async () => ((await http(d, 'GET', `/v1/runs/${id}`)).json.status as string) === 'error', 'the run to end');
       expect((await http(d, 'GET', `/v1/runs/${id}`)).json).toMatchObject({ error: { code: 'CANCELLED' } });
       expect((await http(d, 'POST', `/v1/runs/${id}/cancel`)).status).toBe(404);
-      expect(processesMatching(home.dir).filter((p) => p.includes('worker.mjs'))).toEqual([]);
+      expect(sandboxWorkers(home.dir)).toEqual([]);
     } finally {
       openai.setScenario('plain');
     }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { floodReply, startFakeOpenAI, type FakeModelServer } from '../fakes/model-servers.js';
 import { fixtureWorker } from '../helpers/fixtures.js';
-import { BIN, jsonLines, makeHome, processesMatching, waitFor, type Home } from '../helpers/logos.js';
+import { BIN, jsonLines, makeHome, homeProcesses, waitFor, type Home } from '../helpers/logos.js';
 
 /**
  * The host around the sandbox, tried as a hostile worker would: links planted where
@@ -128,7 +128,7 @@ describe('a worker that stays after its result', () => {
     const finished = home.log().find((l) => l.msg === 'task finished');
     expect(finished).toMatchObject({ status: 'ok', lingered: true });
     expect(home.log().some((l) => l.msg === 'worker kept running after its result; stopping it')).toBe(true);
-    expect(processesMatching(home.dir)).toEqual([]);
+    expect(homeProcesses(home.dir)).toEqual([]);
     const runs = JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as Array<{ status: string }>;
     expect(runs[0]?.status).toBe('ok');
   });

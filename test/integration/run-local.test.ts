@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeAnthropic, startFakeOpenAI, type FakeModelServer } from '../fakes/model-servers.js';
-import { jsonLines, makeHome, processesMatching, ROOT, waitFor, type Home } from '../helpers/logos.js';
+import { jsonLines, makeHome, homeProcesses, processesMatching, ROOT, sandboxWorkers, waitFor, type Home } from '../helpers/logos.js';
 
 /**
  * `logos run` end to end: the real binary, the real bwrap sandbox, the real
@@ -204,8 +204,7 @@ describe('logos run (local bwrap sandbox)', () => {
     const last = frames(r.stdout).at(-1) as Record<string, unknown>;
     const code = (last.error as { code: string }).code;
     expect(['TIMEOUT', 'TASK_TIMEOUT']).toContain(code);
-    expect(processesMatching(home.dir)).toEqual([]);
-    expect(processesMatching('/opt/logos/worker.mjs').filter((p) => p.includes(home.dir))).toEqual([]);
+    expect(homeProcesses(home.dir)).toEqual([]);
   });
 
   it('reports a worker killed mid-stream as SANDBOX_DISCONNECTED, promptly', async () => {
@@ -213,7 +212,7 @@ describe('logos run (local bwrap sandbox)', () => {
     const { done } = await startStalledRun();
     // the worker is the node process running /opt/logos/worker.mjs under this home's bwrap
     const workers = await waitFor(() => {
-      const w = processesMatching('/opt/logos/worker.mjs').filter((p) => !p.includes('bwrap'));
+      const w = sandboxWorkers(home.dir);
       return w.length > 0 ? w : undefined;
     }, 'the worker process');
     for (const w of workers) process.kill(Number(w.split(' ')[0]), 'SIGKILL');
@@ -233,7 +232,7 @@ describe('logos run (local bwrap sandbox)', () => {
       const r = await done;
       expect(r.code, sig).toBe(130);
       expect(frames(r.stdout).at(-1)).toMatchObject({ ok: false, error: { code: 'CANCELLED' } });
-      await waitFor(() => processesMatching('/opt/logos/worker.mjs').length === 0, 'workers to be gone', 5000);
+      await waitFor(() => sandboxWorkers(home.dir).length === 0, 'workers to be gone', 5000);
     }
     const runs = JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as Array<{ status: string; error: { code: string } }>;
     expect(runs.map((x) => x.error?.code)).toEqual(['CANCELLED', 'CANCELLED']);
@@ -245,7 +244,7 @@ describe('logos run (local bwrap sandbox)', () => {
     child.kill('SIGKILL');
     await done;
     // bwrap --die-with-parent takes the sandbox down with the host
-    await waitFor(() => processesMatching(home.dir).length === 0, 'the sandbox to be gone', 10_000);
+    await waitFor(() => homeProcesses(home.dir).length === 0, 'the sandbox to be gone', 10_000);
     const runs = JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as Array<{ status: string }>;
     expect(runs.map((r) => r.status)).toEqual(['interrupted']);
   });
