@@ -43,7 +43,7 @@ export interface StatusReport {
   daemon: DaemonInfo;
   gateways: Array<GatewayStatusEntry & { kind?: string }>;
   routes: Array<{ name: string; provider: string; model: string; status: string; default: boolean; gateway?: string; reason?: string; latency_ms?: number | null }>;
-  sandboxes: Array<{ name: string; driver: string; route: string; phase: SandboxStatus['phase']; detail?: string; running: number }>;
+  sandboxes: Array<{ name: string; driver: string; route: string; phase: SandboxStatus['phase']; detail?: string; running: number; tools?: string[] }>;
   providers: ProviderStatus[];
   runs: RunSummary[];
 }
@@ -55,6 +55,14 @@ export interface StatusOptions {
   /** Ask each gateway for its state (`openshell status`); off: records only. */
   probeGateways: boolean;
   runsLimit?: number;
+  /** How many of the runs read go into the report (default 10). */
+  runsShown?: number;
+  /**
+   * Phases measured a moment ago, by sandbox name: used instead of asking the driver
+   * again (a poller asks OpenShell every few ticks, not every second). Sandboxes not
+   * in it are measured.
+   */
+  knownPhases?: ReadonlyMap<string, { phase: SandboxStatus['phase']; detail?: string }>;
   signal?: AbortSignal;
   /** Gateway results measured elsewhere (the daemon's own probe loop), used instead of "not probed". */
   gatewayResults?: GatewayStatusEntry[];
@@ -100,12 +108,16 @@ export async function collectStatus(app: App, opts: StatusOptions): Promise<Stat
           return { name, endpoint: g?.endpoint, kind: g?.kind, reachable: false, status: opts.probeGateways ? 'openshell not installed' : 'not probed', latency_ms: 0, checked_at: new Date().toISOString() };
         });
 
+  const measure = (s: (typeof sandboxes)[number]): Promise<{ phase: SandboxStatus['phase']; detail?: string }> =>
+    app.driver(s.driver).status(s).catch((e: Error) => ({ phase: 'Unknown' as const, detail: e.message }));
   const before = new Map((opts.previous?.sandboxes ?? []).map((s) => [s.name, s]));
   const phases = await Promise.all(
     sandboxes.map(async (s) => {
+      const known = opts.knownPhases?.get(s.name);
+      if (known) return { s, st: known };
       const prev = before.get(s.name);
       if (prev && opts.remeasure && !opts.remeasure(s.driver)) return { s, st: { phase: prev.phase, ...(prev.detail ? { detail: prev.detail } : {}) } };
-      return { s, st: await app.driver(s.driver).status(s).catch((e: Error) => ({ phase: 'Unknown' as const, detail: e.message })) };
+      return { s, st: await measure(s) };
     }),
   );
 
@@ -128,8 +140,16 @@ export async function collectStatus(app: App, opts: StatusOptions): Promise<Stat
           ...(p ? { reason: p.reason, latency_ms: p.latency_ms } : {}),
         };
       }),
-    sandboxes: phases.map(({ s, st }) => ({ name: s.name, driver: s.driver, route: s.route, phase: st.phase, ...(st.detail ? { detail: st.detail } : {}), running: inFlight.get(s.name) ?? 0 })),
+    sandboxes: phases.map(({ s, st }) => ({
+      name: s.name,
+      driver: s.driver,
+      route: s.route,
+      phase: st.phase,
+      ...(st.detail ? { detail: st.detail } : {}),
+      running: inFlight.get(s.name) ?? 0,
+      ...(s.tools ? { tools: [...s.tools] } : {}),
+    })),
     providers,
-    runs: recent.slice(0, 10),
+    runs: recent.slice(0, opts.runsShown ?? 10),
   };
 }

@@ -189,3 +189,23 @@ export async function promptSecret(io: Io, question: string): Promise<string> {
     stdin.on('data', onData);
   });
 }
+
+/** Ask a yes/no question at a TTY: one key, y or Y is yes; anything else (Enter, n, Ctrl-C) is no. */
+export async function promptYesNo(io: Io, question: string): Promise<boolean> {
+  const stdin = io.stdin;
+  io.err.write(question);
+  stdin.setRawMode?.(true);
+  stdin.resume();
+  stdin.setEncoding('utf8');
+  return new Promise((resolve) => {
+    const onData = (s: string): void => {
+      stdin.setRawMode?.(false);
+      stdin.pause();
+      stdin.off('data', onData);
+      const yes = /^[yY]/.test(s);
+      io.err.write(`${yes ? 'yes' : 'no'}\n`);
+      resolve(yes);
+    };
+    stdin.on('data', onData);
+  });
+}

@@ -44,3 +44,25 @@ export function effectiveRunStatus(run: RunRecord, pidAlive: (pid: number) => bo
   if (run.status === 'running' && !pidAlive(run.host_pid)) return 'interrupted';
   return run.status;
 }
+
+/**
+ * A run's outcome as the worker's `task_result` frame would have said it, from its
+ * record: what a viewer shows for a run whose frames are gone (the reply itself is
+ * not kept). Undefined while it runs.
+ */
+export function recordedResultFrame(run: Pick<RunRecord, 'id' | 'usage' | 'error' | 'duration_ms' | 'steps' | 'tools_used'> & { status: string }): Record<string, unknown> & { type: 'task_result' } | undefined {
+  if (run.status === 'running') return undefined;
+  const error = run.error ?? (run.status === 'ok' ? undefined : { code: 'INTERRUPTED', message: 'The process that ran it ended before the run did.' });
+  return {
+    type: 'task_result',
+    task_id: run.id,
+    status: run.status === 'ok' ? 'ok' : 'error',
+    final_response: '',
+    ...(run.usage ? { usage: run.usage } : {}),
+    ...(error ? { error } : {}),
+    ...(run.duration_ms !== undefined ? { duration_ms: run.duration_ms } : {}),
+    ...(run.steps !== undefined ? { steps: run.steps } : {}),
+    ...(run.tools_used ? { tools_used: run.tools_used } : {}),
+    from_record: true,
+  };
+}

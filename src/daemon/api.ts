@@ -3,6 +3,7 @@ import { LogosError } from '../core/errors.js';
 import type { Frame } from '../core/protocol.js';
 import { isObject } from '../core/records.js';
 import { redactValue } from '../core/redact.js';
+import { recordedResultFrame } from '../core/runs.js';
 import type { Route } from './http.js';
 import { serveSse } from './streams.js';
 
@@ -58,22 +59,29 @@ export interface DaemonServices {
   deleteSandbox(name: string, signal: AbortSignal): Promise<unknown>;
   gatewayUp(name: string, body: Record<string, unknown>, signal: AbortSignal): Promise<unknown>;
   gatewayDown(name: string, signal: AbortSignal): Promise<unknown>;
+  /** Probe every provider now (not from the cache), publish what changed, and return the statuses. */
+  refreshProviders(signal: AbortSignal): Promise<unknown[]>;
 }
 
 /** Runs this daemon started and has not finished: what cancel and the run event stream need. */
 export class RunRegistry {
   private readonly live = new Map<string, { controller: AbortController; firstSeq: number }>();
-  /** Ids of runs this daemon started (the newest 1,000), whether or not they still run. */
-  private readonly ours = new Set<string>();
+  /** Runs this daemon started (the newest 1,000), whether or not they still run: the seq their events start after. */
+  private readonly ours = new Map<string, number>();
 
   add(id: string, controller: AbortController, firstSeq: number): void {
     this.live.set(id, { controller, firstSeq });
-    this.ours.add(id);
-    if (this.ours.size > 1000) this.ours.delete(this.ours.values().next().value as string);
+    this.ours.set(id, firstSeq);
+    if (this.ours.size > 1000) this.ours.delete(this.ours.keys().next().value as string);
   }
 
   startedHere(id: string): boolean {
     return this.ours.has(id);
+  }
+
+  /** The first event seq of a run this daemon started (its events may since have left the ring buffer). */
+  firstSeqOf(id: string): number | undefined {
+    return this.ours.get(id);
   }
 
   remove(id: string): void {
@@ -173,7 +181,11 @@ export function apiRoutes(services: DaemonServices, bus: EventBus, runs: RunRegi
         const controller = new AbortController();
         let runId = '';
         const pending: Frame[] = [];
-        const onFrame = (frame: Frame): void => {
+        // Each frame carries its position in the run (`seq`, from 0), so a client that
+        // fetched the frames so far (GET …/frames) can drop the live ones it already has.
+        let position = 0;
+        const onFrame = (raw: Frame): void => {
+          const frame = { ...raw, seq: position++ } as Frame;
           if (!runId) pending.push(frame);
           else publishFrame(bus, runId, frame);
         };
@@ -229,6 +241,31 @@ export function apiRoutes(services: DaemonServices, bus: EventBus, runs: RunRegi
         return undefined;
       },
     },
+    {
+      // The frames of a run so far: from the event buffer for a run this daemon started
+      // (each with its position `seq`), then its outcome from the record once it ended
+      // (the reply itself is not kept, so a run whose frames left the buffer shows its outcome only).
+      method: 'GET',
+      path: '/v1/runs/:id/frames',
+      handler: async (c) => {
+        const id = c.params.id as string;
+        const first = runs.firstSeqOf(id);
+        const items: unknown[] = [];
+        let missed = 0;
+        if (first !== undefined) {
+          const r = bus.replay(first - 1, (t) => t === 'run.frame' || t === 'run.tool');
+          missed = r.missed;
+          for (const ev of r.events) if (ev.entity.id === id) items.push(ev.payload);
+        }
+        if (!runs.get(id)) {
+          const rec = (await services.getRun(id)) as Parameters<typeof recordedResultFrame>[0];
+          const result = items.some((f) => isObject(f) && f.type === 'task_result') ? undefined : recordedResultFrame(rec);
+          if (result) items.push(result);
+        }
+        return { body: { items, complete: first !== undefined && missed === 0 } };
+      },
+    },
+    { method: 'POST', path: '/v1/providers/refresh', handler: async (c) => ({ body: { ok: true, providers: await services.refreshProviders(c.signal) } }) },
     { method: 'POST', path: '/v1/routes', handler: async (c) => ({ status: 201, body: await services.addRoute(body(c.body), c.signal) }) },
     { method: 'POST', path: '/v1/routes/:name/sync', handler: async (c) => ({ body: await services.syncRoute(c.params.name as string, c.signal) }) },
     { method: 'DELETE', path: '/v1/routes/:name', handler: async (c) => ({ body: await services.removeRoute(c.params.name as string, c.query.get('force') === '1', c.signal) }) },

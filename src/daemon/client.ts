@@ -1,4 +1,5 @@
 import { request, type IncomingMessage } from 'node:http';
+import WebSocket from 'ws';
 import { LogosError } from '../core/errors.js';
 import { liveDaemon, readToken, type PidRecord } from './files.js';
 
@@ -11,6 +12,9 @@ export interface DaemonClient {
   info: PidRecord;
   get<T = unknown>(path: string, opts?: { timeoutMs?: number; signal?: AbortSignal }): Promise<T>;
   post<T = unknown>(path: string, body: unknown, opts?: { timeoutMs?: number; signal?: AbortSignal }): Promise<T>;
+  del<T = unknown>(path: string, opts?: { timeoutMs?: number; signal?: AbortSignal }): Promise<T>;
+  /** The live event stream (WebSocket /v1/events), authenticated; the token stays in here. */
+  events(query?: { since?: number; types?: string[] }): WebSocket;
   /** A streaming GET (server-sent events): the raw response, for the caller to read. */
   stream(path: string, opts?: { signal?: AbortSignal; headers?: Record<string, string> }): Promise<IncomingMessage>;
 }
@@ -23,7 +27,11 @@ export function connectHost(host: string): string {
 export function findDaemon(paths: { daemonPidFile: string; daemonTokenFile: string }): DaemonClient | undefined {
   const info = liveDaemon(paths.daemonPidFile);
   if (!info) return undefined;
-  const token = readToken(paths.daemonTokenFile);
+  return daemonClient(info, readToken(paths.daemonTokenFile));
+}
+
+/** A client for the daemon at `info.host:info.port` with this token. */
+export function daemonClient(info: PidRecord, token: string): DaemonClient {
   const host = connectHost(info.host);
 
   const call = <T>(method: string, path: string, body: unknown, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<T> =>
@@ -57,6 +65,15 @@ export function findDaemon(paths: { daemonPidFile: string; daemonTokenFile: stri
     info,
     get: (path, opts) => call('GET', path, undefined, opts),
     post: (path, body, opts) => call('POST', path, body, opts),
+    del: (path, opts) => call('DELETE', path, undefined, opts),
+    events: (query = {}) => {
+      const q = new URLSearchParams();
+      if (query.since !== undefined) q.set('since', String(query.since));
+      if (query.types?.length) q.set('types', query.types.join(','));
+      const qs = q.toString();
+      const h = host.includes(':') ? `[${host}]` : host;
+      return new WebSocket(`ws://${h}:${info.port}/v1/events${qs ? `?${qs}` : ''}`, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false, handshakeTimeout: 10_000 });
+    },
     stream: (path, opts = {}) =>
       new Promise((resolve, reject) => {
         const req = request({ host, port: info.port, method: 'GET', path, headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', ...opts.headers }, signal: opts.signal }, (res) => {

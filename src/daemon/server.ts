@@ -3,6 +3,7 @@ import { findExecutable } from '../adapters/exec/which.js';
 import type { App } from '../app/context.js';
 import { getProviderStatuses } from '../app/provider-status.js';
 import { collectStatus, type DaemonInfo, type StatusReport } from '../app/status.js';
+import type { ProviderStatus } from '../core/provider-status.js';
 import { EventBus } from '../core/events.js';
 import { gatewayStatus, type GatewayStatusEntry } from '../core/gateways.js';
 import { LogosError } from '../core/errors.js';
@@ -122,7 +123,28 @@ export async function startDaemon(a: App, opts: DaemonOptions = {}): Promise<Run
     return cached.text;
   };
 
-  const services = daemonServices(a, { status, statusJson });
+  // Provider probes: on a schedule (below) and when a client asks (POST /v1/providers/refresh).
+  // What changed is published; the snapshot is refreshed after a forced probe so /v1/status shows it.
+  let lastProviders = new Map<string, string>();
+  const probeProviders = async (force: boolean): Promise<ProviderStatus[]> => {
+    const statuses = await getProviderStatuses(a, force ? { refresh: true } : {});
+    const now = new Map(statuses.map((p) => [`${p.provider} ${p.endpoint}`, p.reason]));
+    for (const p of statuses) {
+      const key = `${p.provider} ${p.endpoint}`;
+      if (lastProviders.get(key) !== p.reason) bus.publish('provider.status_changed', { kind: 'provider', id: p.provider }, { endpoint: p.endpoint, reason: p.reason, state: p.state, hint: p.hint });
+    }
+    lastProviders = now;
+    return statuses;
+  };
+  const refreshProviders = async (): Promise<ProviderStatus[]> => {
+    const statuses = await probeProviders(true);
+    // A refresh already under way read the cache before this probe wrote it: wait for it, then refresh again.
+    await refreshing?.catch(() => undefined);
+    await refresh();
+    return statuses;
+  };
+
+  const services = daemonServices(a, { status, statusJson, refreshProviders });
   const events = wsEvents(bus);
   const server: HttpServer = await startHttpServer({
     host,
@@ -158,17 +180,8 @@ export async function startDaemon(a: App, opts: DaemonOptions = {}): Promise<Run
     };
     timers.push(setTimeout(tick, jitter(Math.min(ms, 1000))).unref());
   };
-  let lastProviders = new Map<string, string>();
   every(opts.refreshMs ?? 2000, refresh);
-  every(opts.probeMs ?? a.config.daemonProbeSec * 1000, async () => {
-    const statuses = await getProviderStatuses(a);
-    const now = new Map(statuses.map((p) => [`${p.provider} ${p.endpoint}`, p.reason]));
-    for (const p of statuses) {
-      const key = `${p.provider} ${p.endpoint}`;
-      if (lastProviders.get(key) !== p.reason) bus.publish('provider.status_changed', { kind: 'provider', id: p.provider }, { endpoint: p.endpoint, reason: p.reason, state: p.state, hint: p.hint });
-    }
-    lastProviders = now;
-  });
+  every(opts.probeMs ?? a.config.daemonProbeSec * 1000, () => probeProviders(false));
   // Gateways: reachability and versions on the same jittered schedule, changes as events.
   every(opts.probeMs ?? a.config.daemonProbeSec * 1000, async () => {
     const names = Object.keys((await a.gateways.read()).gateways).sort();

@@ -25,6 +25,8 @@ export interface ServicesOptions {
   /** The latest status snapshot (kept fresh by the daemon). */
   status: () => Promise<StatusReport>;
   statusJson?: () => Promise<string>;
+  /** Probe every provider now and publish what changed (the daemon owns the probes and the event bus). */
+  refreshProviders: () => Promise<unknown[]>;
 }
 
 function str(b: Record<string, unknown>, k: string): string | undefined {
@@ -152,5 +154,6 @@ export function daemonServices(a: App, opts: ServicesOptions): DaemonServices {
     async gatewayDown(name) {
       return { ok: true, gateway: await gatewayDown(a.gatewayCtx(), name) };
     },
+    refreshProviders: () => opts.refreshProviders(),
   };
 }

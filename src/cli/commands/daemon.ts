@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -9,6 +8,7 @@ import { parseWholeNumber } from '../../core/names.js';
 import { findDaemon } from '../../daemon/client.js';
 import { liveDaemon, tokenMode } from '../../daemon/files.js';
 import { logosHomeSetting, resolvePaths, systemdUserUnit } from '../../store/paths.js';
+import { startDaemonProcess } from '../daemon-process.js';
 import { colors, printFields, printJson, printLine } from '../io.js';
 import type { CommandEnv } from '../main.js';
 import { app, cancellable, setJson, type JsonOpt } from '../shared.js';
@@ -19,7 +19,6 @@ import { app, cancellable, setJson, type JsonOpt } from '../shared.js';
  * background and waits until it answers.
  */
 
-const STARTUP_WAIT_MS = 15_000;
 const STOP_WAIT_MS = 15_000;
 
 function bin(): string {
@@ -28,22 +27,6 @@ function bin(): string {
 
 async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
-}
-
-async function waitHealthy(paths: ReturnType<typeof resolvePaths>, child: { exitCode: number | null }): Promise<NonNullable<ReturnType<typeof findDaemon>>> {
-  const deadline = Date.now() + STARTUP_WAIT_MS;
-  for (;;) {
-    const client = findDaemon(paths);
-    if (client) {
-      const ok = await client.get<{ ok: boolean }>('/v1/health', { timeoutMs: 1000 }).catch(() => undefined);
-      if (ok?.ok) return client;
-    }
-    if (child.exitCode !== null) {
-      throw new LogosError('DAEMON_UNAVAILABLE', `The daemon exited at start-up (code ${child.exitCode}).`, { hint: 'See why with `logos debug tail --filter source=daemon`, or run it in the foreground: `logos daemon run`.' });
-    }
-    if (Date.now() > deadline) throw new LogosError('DAEMON_UNAVAILABLE', 'The daemon did not answer within 15 s of starting.', { hint: 'See `logos debug tail --filter source=daemon`.' });
-    await sleep(100);
-  }
 }
 
 function describe(info: { pid: number; host: string; port: number; started_at: string; version: string }, tokenFile: string): Record<string, unknown> {
@@ -97,9 +80,7 @@ Examples:
         else printLine(env.io, `The daemon already runs (pid ${already.info.pid}, http://${already.info.host}:${already.info.port}/v1).`);
         return;
       }
-      const child = spawn(process.execPath, [bin(), 'daemon', 'run', ...(port !== undefined ? ['--port', String(port)] : [])], { detached: true, stdio: 'ignore', env: process.env });
-      child.unref();
-      const client = await waitHealthy(paths, child);
+      const client = await startDaemonProcess(paths, port !== undefined ? { port } : {});
       if (opts.json) printJson(env.io, { ok: true, ...describe(client.info, paths.daemonTokenFile) });
       else printLine(env.io, `${colors(env.io).green('✓')} Daemon started (pid ${client.info.pid}, http://${client.info.host}:${client.info.port}/v1)`);
     });
@@ -136,9 +117,7 @@ Examples:
       setJson(env, opts);
       await stopDaemon();
       const paths = resolvePaths();
-      const child = spawn(process.execPath, [bin(), 'daemon', 'run'], { detached: true, stdio: 'ignore', env: process.env });
-      child.unref();
-      const client = await waitHealthy(paths, child);
+      const client = await startDaemonProcess(paths);
       if (opts.json) printJson(env.io, { ok: true, ...describe(client.info, paths.daemonTokenFile) });
       else printLine(env.io, `${colors(env.io).green('✓')} Daemon restarted (pid ${client.info.pid})`);
     });

@@ -11,6 +11,8 @@ import { setJson, type JsonOpt } from '../shared.js';
 
 export interface DashboardOpts extends JsonOpt {
   readonly?: boolean;
+  /** true: --daemon, false: --no-daemon, undefined: the daemon if it runs. */
+  daemon?: boolean;
 }
 
 export function registerDashboard(program: Command, env: CommandEnv): void {
@@ -18,6 +20,8 @@ export function registerDashboard(program: Command, env: CommandEnv): void {
     .command('dashboard')
     .description('Watch and drive Logos from one screen: gateways, routes, sandboxes, runs and the log, live')
     .option('--readonly', 'look only: hide every action that changes something')
+    .option('--daemon', 'use the daemon, starting it if it is not running (live updates; runs outlive the dashboard)')
+    .option('--no-daemon', 'read the state files and the log (polled every second) even when a daemon runs')
     .option('--json', 'not available: the dashboard is interactive (use `logos status --json`)')
     .addHelpText(
       'after',
@@ -28,6 +32,11 @@ Enter opens, Esc goes back, ? lists every key, q quits.
 Examples:
   $ logos dashboard
   $ logos dashboard --readonly                  # on a shared screen
+  $ logos dashboard --daemon                    # start the daemon first if needed
+  $ logos dashboard --no-daemon                 # straight from the files
+
+With no daemon running it asks whether to start one (Enter: no, read the files).
+Runs started from the dashboard without a daemon run inside it: quitting cancels them.
 
 Needs a terminal. In scripts use \`logos status --json\` and \`logos debug tail --follow\`.`,
     )
@@ -51,7 +60,11 @@ export async function dashboardCommand(env: CommandEnv, opts: DashboardOpts, fac
     });
   }
   // The data source first (it may fail, e.g. no state to read) so the screen is never taken for nothing.
-  const [tui, source] = await Promise.all([import('../../tui/run.js'), factory()]);
+  const { promptYesNo } = await import('../io.js');
+  const [tui, source] = await Promise.all([
+    import('../../tui/run.js'),
+    factory(env, { ...(opts.daemon !== undefined ? { daemon: opts.daemon } : {}), ask: (q) => promptYesNo(io, q) }),
+  ]);
   const controller = new AbortController();
   let signalled = false;
   // A signal (SIGTERM, or SIGINT sent from outside; Ctrl-C at the keyboard is a key ink handles) ends the dashboard cleanly.
@@ -73,6 +86,7 @@ export async function dashboardCommand(env: CommandEnv, opts: DashboardOpts, fac
     });
   } finally {
     env.interrupt = undefined;
+    await source.close?.();
   }
   if (signalled) env.exitCode = EXIT_CODES.CANCELLED;
 }

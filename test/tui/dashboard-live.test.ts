@@ -1,0 +1,135 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startFakeOpenAI, type FakeModelServer } from '../fakes/model-servers.js';
+import { makeHome, waitFor, type Home } from '../helpers/logos.js';
+import { closedPort } from '../helpers/net.js';
+import { logosArgv, TmuxSession } from '../helpers/tty.js';
+
+/**
+ * `logos dashboard` itself in a real terminal (tmux), on real data: the daemon the
+ * CLI starts, or the state files with no daemon; tasks run by the real worker in the
+ * bwrap sandbox against a fake model server. The shell prints how the dashboard
+ * ended, so after `q` its screen must be the shell's again.
+ */
+
+let openai: FakeModelServer;
+let home: Home;
+let session: TmuxSession | undefined;
+
+beforeAll(async () => {
+  openai = await startFakeOpenAI();
+  openai.setScenario('plain');
+});
+afterAll(async () => {
+  await openai.close();
+});
+beforeEach(async () => {
+  home = makeHome();
+  expect((await home.run(['route', 'add', 'custom/fake-model', '--endpoint', openai.url, '--name', 'fake', '--default'])).code).toBe(0);
+  expect((await home.run(['sandbox', 'create', 'work'])).code).toBe(0);
+});
+afterEach(async () => {
+  session?.close();
+  session = undefined;
+  await home.run(['daemon', 'stop']);
+  home.cleanup();
+});
+
+const sh = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+function open(args: string[], size = { columns: 120, rows: 40 }): TmuxSession {
+  // No CI variable: ink draws only the last frame when it thinks it runs in CI.
+  const env: NodeJS.ProcessEnv = { ...home.env };
+  delete env.CI;
+  const cmd = `printf 'shell before\\n'; ${logosArgv(['dashboard', ...args]).map(sh).join(' ')}; printf 'after: exit %s\\n' "$?"; exec sleep 600`;
+  session = new TmuxSession(env, ['sh', '-c', cmd], size);
+  return session;
+}
+
+async function screenWith(s: TmuxSession, pred: (screen: string) => boolean, what: string): Promise<string> {
+  let last = '';
+  try {
+    return await waitFor(() => {
+      last = s.visible();
+      return pred(last) ? last : undefined;
+    }, what, 30_000);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; the screen was:\n${last}`);
+  }
+}
+
+const has = (...texts: string[]) => (screen: string) => texts.every((t) => screen.includes(t));
+
+async function quit(s: TmuxSession): Promise<void> {
+  s.type('q');
+  const screen = await screenWith(s, has('after: exit 0'), 'the shell after the dashboard');
+  expect(screen).toContain('shell before');
+  expect(screen).not.toContain('Logos ·');
+  expect(s.format('#{alternate_on}')).toBe('0');
+}
+
+async function startDaemon(): Promise<void> {
+  const r = await home.run(['daemon', 'start', '--port', String(await closedPort())]);
+  expect(r.code, r.stderr).toBe(0);
+}
+
+describe('logos dashboard on real data', () => {
+  it('with the daemon, 120×40: a task typed in the dashboard streams to its reply; a run from another terminal appears live', async () => {
+    await startDaemon();
+    const s = open([]);
+    let screen = await screenWith(s, has('Logos · daemon running', 'Sandboxes 1'), 'the dashboard');
+    expect(screen).toMatch(/fake \* +custom\/fake-model/);
+    expect(screen).toMatch(/work +local +ready +fake/);
+
+    s.type(':sb');
+    s.keys('Enter');
+    await screenWith(s, has('▸ Sandboxes'), 'sandboxes');
+    s.type('r');
+    await screenWith(s, has('Task for work:'), 'the task prompt');
+    s.type('say hello to the dashboard');
+    s.keys('Enter');
+    await screenWith(s, has('Session (optional'), 'the session prompt');
+    s.keys('Enter');
+    screen = await screenWith(s, has('Echo: say hello to the dashboard', '✓ done in'), 'the reply and the result');
+    expect(screen).toMatch(/Sandboxes › run t_\w+ › frames/);
+
+    // A run started elsewhere shows in the Runs pane without touching the dashboard.
+    s.keys('Escape');
+    s.type(':runs');
+    s.keys('Enter');
+    const cli = await home.run(['run', '--json', '--sandbox', 'work', 'from another terminal']);
+    expect(cli.code, cli.stderr).toBe(0);
+    screen = await screenWith(s, has('▸ Runs 2', 'from another terminal'), 'the other run');
+    expect(screen).toContain('say hello to the dashboard');
+    await quit(s);
+  }, 120_000);
+
+  it('with no daemon: asks to start one (Enter: no), reads the files, and shows what the CLI does', async () => {
+    const s = open([]);
+    await screenWith(s, has('No daemon is running. Start one'), 'the question');
+    s.keys('Enter');
+    await screenWith(s, has('Logos · no daemon: reading files, updated every second', 'Sandboxes 1'), 'the files mode');
+    expect((await home.run(['sandbox', 'create', 'play'])).code).toBe(0);
+    await screenWith(s, has('Sandboxes 2', 'sandbox created'), 'the new sandbox and its log record');
+    const cli = await home.run(['run', '--json', '--sandbox', 'play', 'from the terminal']);
+    expect(cli.code, cli.stderr).toBe(0);
+    await screenWith(s, has('▸ Runs 1', 'from the terminal'), 'the run');
+    await quit(s);
+    // Nothing was started behind the user's back.
+    expect((await home.run(['daemon', 'status'])).code).not.toBe(0);
+  }, 120_000);
+
+  it('answering y starts the daemon and the dashboard runs on it; --no-daemon reads the files even then', async () => {
+    // A port of its own (the default one may be taken on a shared machine).
+    expect((await home.run(['config', 'set', 'daemonPort', String(await closedPort())])).code).toBe(0);
+    const s = open([]);
+    await screenWith(s, has('No daemon is running. Start one'), 'the question');
+    s.type('y');
+    await screenWith(s, has('Logos · daemon running', 'Sandboxes 1'), 'the daemon mode');
+    await quit(s);
+    expect((await home.run(['daemon', 'status'])).code).toBe(0);
+    session?.close();
+    const f = open(['--no-daemon']);
+    await screenWith(f, has('Logos · no daemon: reading files'), 'the files mode with a daemon running');
+    await quit(f);
+  }, 120_000);
+});
