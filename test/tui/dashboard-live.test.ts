@@ -73,24 +73,44 @@ async function startDaemon(): Promise<void> {
 }
 
 describe('logos dashboard on real data', () => {
-  it('with the daemon, 120×40: a task typed in the dashboard streams to its reply; a run from another terminal appears live', async () => {
+  it('with the daemon, 120×40: a filter, an agent task with a tool call streaming to its reply, a confirmation, a run from another terminal live', async () => {
+    openai.setScript('echo42', { steps: [{ text: 'Running it.', toolCalls: [{ name: 'shell', arguments: { command: 'echo 42' } }] }, { text: 'It printed 42.' }] });
+    expect((await home.run(['route', 'add', 'custom/agent:echo42', '--endpoint', openai.url, '--name', 'agent'])).code).toBe(0);
+    expect((await home.run(['sandbox', 'create', 'tools', '--route', 'agent'])).code).toBe(0);
     await startDaemon();
     const s = open([]);
-    let screen = await screenWith(s, has('Logos · daemon running', 'Sandboxes 1'), 'the dashboard');
+    let screen = await screenWith(s, has('Logos · daemon running', 'Sandboxes 2'), 'the dashboard');
+    for (const t of ['Gateways 0', 'Routes 2', '▸ Runs 0', 'Log ']) expect(screen).toContain(t);
     expect(screen).toMatch(/fake \* +custom\/fake-model/);
     expect(screen).toMatch(/work +local +ready +fake/);
 
+    // A filter narrows the sandboxes to one; the task goes to it.
     s.type(':sb');
     s.keys('Enter');
     await screenWith(s, has('▸ Sandboxes'), 'sandboxes');
+    s.type('/tools');
+    s.keys('Enter');
+    screen = await screenWith(s, has('▸ Sandboxes 1/2'), 'the filtered sandboxes');
+    expect(screen).not.toMatch(/work +local/);
     s.type('r');
-    await screenWith(s, has('Task for work:'), 'the task prompt');
-    s.type('say hello to the dashboard');
+    await screenWith(s, has('Task for tools:'), 'the task prompt');
+    s.type('print 42 for me');
     s.keys('Enter');
     await screenWith(s, has('Session (optional'), 'the session prompt');
     s.keys('Enter');
-    screen = await screenWith(s, has('Echo: say hello to the dashboard', '✓ done in'), 'the reply and the result');
+    screen = await screenWith(s, has('It printed 42.', '✓ done in'), 'the reply and the result');
     expect(screen).toMatch(/Sandboxes › run t_\w+ › frames/);
+    expect(screen).toContain('Running it.');
+    expect(screen).toMatch(/▹ shell {2}echo 42 {2}✓ exit 0/);
+
+    // Deleting a sandbox asks first; declining changes nothing.
+    s.keys('Escape');
+    await screenWith(s, has('▸ Sandboxes'), 'sandboxes again');
+    s.type('d');
+    await screenWith(s, has('Delete sandbox tools and its files? [y/N]'), 'the question');
+    s.type('n');
+    await screenWith(s, has('Nothing done.'), 'declined');
+    expect((await home.run(['sandbox', 'show', 'tools'])).code).toBe(0);
 
     // A run started elsewhere shows in the Runs pane without touching the dashboard.
     s.keys('Escape');
@@ -99,7 +119,7 @@ describe('logos dashboard on real data', () => {
     const cli = await home.run(['run', '--json', '--sandbox', 'work', 'from another terminal']);
     expect(cli.code, cli.stderr).toBe(0);
     screen = await screenWith(s, has('▸ Runs 2', 'from another terminal'), 'the other run');
-    expect(screen).toContain('say hello to the dashboard');
+    expect(screen).toContain('print 42 for me');
     await quit(s);
   }, 120_000);
 
