@@ -55,12 +55,66 @@ async function measure(name, args, keys = []) {
   console.log(`${name.padEnd(46)} ${(s.renders / (s.wallMs / 1000)).toFixed(1).padStart(6)} renders/s  ${cpu.toFixed(1).padStart(5)}% CPU  (${(s.wallMs / 1000).toFixed(1)} s)`);
 }
 
+/**
+ * The real `logos dashboard` on a real home (a route, two sandboxes, 200 recorded runs): CPU of
+ * its process over the interval, from /proc (user + system ticks), idle on the daemon's event
+ * stream and idle reading the files once a second.
+ */
+async function measureReal(name, args, home) {
+  runs += 1;
+  const socket = `logos-bench-${process.pid}-${runs}`;
+  const env = { PATH: process.env.PATH, HOME: home, LOGOS_HOME: join(home, 'logos'), LANG: 'C.UTF-8', TERM: 'xterm-256color' };
+  const tmux = (...a) => execFileSync('tmux', ['-L', socket, ...a], { env, encoding: 'utf8' });
+  tmux('-f', '/dev/null', 'new-session', '-d', '-s', 'b', '-x', '120', '-y', '40', process.execPath, join(root, 'bin', 'logos.js'), 'dashboard', ...args);
+  for (let i = 0; i < 200 && !tmux('capture-pane', '-p', '-t', 'b').includes('Sandboxes 2'); i += 1) await sleep(50);
+  const pid = Number(tmux('display-message', '-p', '-t', 'b', '#{pane_pid}').trim());
+  const ticks = () => {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return Number(f[11]) + Number(f[12]); // utime + stime, after the state field
+  };
+  const t0 = ticks();
+  const w0 = Date.now();
+  await sleep(seconds * 1000);
+  const cpu = ((ticks() - t0) * 10) / (Date.now() - w0); // a tick is 10 ms (100 a second): the share of one core
+  tmux('send-keys', '-t', 'b', 'q');
+  await sleep(500);
+  try {
+    execFileSync('tmux', ['-L', socket, 'kill-server'], { env, stdio: 'ignore' });
+  } catch {
+    // gone with its program
+  }
+  console.log(`${name.padEnd(46)} ${''.padStart(17)} ${(cpu * 100).toFixed(1).padStart(5)}% CPU  (${seconds.toFixed(1)} s)`);
+}
+
+function realHome() {
+  const home = mkdtempSync(join(tmpdir(), 'logos-bench-home-'));
+  const env = { PATH: process.env.PATH, HOME: home, LOGOS_HOME: join(home, 'logos'), LANG: 'C.UTF-8' };
+  const logos = (...a) => execFileSync(process.execPath, [join(root, 'bin', 'logos.js'), ...a], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  logos('route', 'add', 'custom/bench-model', '--endpoint', 'http://127.0.0.1:9/v1', '--name', 'bench', '--default');
+  logos('sandbox', 'create', 'work');
+  logos('sandbox', 'create', 'play');
+  return { home, logos };
+}
+
 console.log(`dashboard at 120×40 in tmux, ${seconds} s each, from its first frame (start-up not counted):`);
 try {
   await measure('idle, Runs focused', []);
   await measure('log at 1,000 records/s, Runs focused', ['--log-rate', '1000']);
   await measure('log at 1,000 records/s, Log focused', ['--log-rate', '1000'], ['Tab']);
   await measure('a run streaming 2,000 tokens/s, run view', ['--stream', '2000'], ['Enter']);
+  const real = realHome();
+  try {
+    await measureReal('logos dashboard --no-daemon, idle (files, 1 s)', ['--no-daemon'], real.home);
+    real.logos('daemon', 'start', '--port', String(20000 + (process.pid % 20000)));
+    await measureReal('logos dashboard on the daemon, idle', [], real.home);
+  } finally {
+    try {
+      real.logos('daemon', 'stop');
+    } catch {
+      // not started
+    }
+    rmSync(real.home, { recursive: true, force: true });
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -315,6 +315,16 @@ try {
   rmSync(home, { recursive: true, force: true });
 }
 
+// 9. The dashboard on a real terminal (tmux): renders and CPU, idle, under a log at 1,000
+// records/s and a run streaming; and the real command idle on the daemon and on the files.
+console.log('');
+if (spawnSync('tmux', ['-V']).status === 0) {
+  const r = spawnSync(process.execPath, [join(root, 'bench', 'dashboard.mjs'), '6'], { stdio: 'inherit' });
+  if (r.status !== 0) console.log(`dashboard bench failed (exit ${r.status})`);
+} else {
+  console.log('dashboard: skipped (tmux is not installed)');
+}
+
 
 const mem = process.memoryUsage();
 console.log(`\nbench process RSS ${(mem.rss / 1048576).toFixed(0)} MiB, heap used ${(mem.heapUsed / 1048576).toFixed(0)} MiB`);

@@ -22,6 +22,7 @@ import { createFileLogger } from '../log/logger.js';
 import { loadConfig, type LogosConfig } from '../store/config.js';
 import { JsonFile, pidAlive } from '../store/json-file.js';
 import { envValue, openshellConfigDir, resolvePaths, type LogosPaths } from '../store/paths.js';
+import { setOwnerHome } from '../adapters/exec/owner.js';
 import { FileRunStore } from '../store/runs-store.js';
 import { FileSessionStore } from '../store/sessions-store.js';
 import { Vault } from '../store/vault.js';
@@ -77,6 +78,7 @@ function portFree(port: number): Promise<boolean> {
  */
 export function createApp(env: NodeJS.ProcessEnv, opts: { source?: string } = {}): App {
   const paths = resolvePaths(env);
+  setOwnerHome(paths.state);
   const config = loadConfig(paths);
   const rotateBytes = Number.isSafeInteger(config.logRotateBytes) && config.logRotateBytes >= 64 * 1024 ? config.logRotateBytes : undefined;
   const logger = createFileLogger(paths.logFile, { level: envValue('LOGOS_LOG_LEVEL', env) ?? 'debug', source: opts.source ?? 'cli', ...(rotateBytes ? { rotateBytes } : {}) });

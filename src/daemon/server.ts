@@ -7,7 +7,7 @@ import type { ProviderStatus } from '../core/provider-status.js';
 import { EventBus } from '../core/events.js';
 import { gatewayStatus, type GatewayStatusEntry } from '../core/gateways.js';
 import { LogosError } from '../core/errors.js';
-import { redactValue } from '../core/redact.js';
+import { redactText, redactValue } from '../core/redact.js';
 import { followLines } from '../log/follow.js';
 import { completeLinesEnd, openLog } from '../log/reader.js';
 import { parseLine } from '../log/record.js';
@@ -31,6 +31,10 @@ export interface DaemonOptions {
   /** Status snapshot refresh, and the probes' base interval (jittered ±20%). */
   refreshMs?: number;
   probeMs?: number;
+  /** How often to look for processes Logos started whose owner died. */
+  reapMs?: number;
+  /** Bring back the local gateways Logos started whose containers are not running (default on). */
+  recover?: boolean;
   /** How often sandboxes on gateways (OpenShell) are measured again; local ones every refresh. */
   remoteSandboxMs?: number;
 }
@@ -167,6 +171,19 @@ export async function startDaemon(a: App, opts: DaemonOptions = {}): Promise<Run
   await writePidFile(a.paths.daemonPidFile, { pid: process.pid, start_ticks: ticks, started_at: started.toISOString(), host, port: server.port, version: packageVersion() });
   log.info('daemon started', { host, port: server.port, loopback: isLoopback(host) });
   bus.publish('daemon.started', { kind: 'daemon', id: String(process.pid) }, { host, port: server.port, version: packageVersion() });
+  // After a reboot: the local gateways Logos started come back, their sandboxes are looked at
+  // again (records kept whatever happens), and what was done is an event and a log record.
+  if (opts.recover !== false) {
+    void import('../app/recover.js')
+      .then(({ recoverAfterRestart }) => recoverAfterRestart(a))
+      .then(async (report) => {
+        if (report.gateways.length === 0) return;
+        bus.publish('daemon.recovered', { kind: 'daemon', id: String(process.pid) }, report);
+        await refreshing?.catch(() => undefined);
+        await refresh().catch(() => undefined);
+      })
+      .catch((err: unknown) => log.warn('recovery after start failed', { error: err instanceof Error ? err.message : String(err) }));
+  }
 
   // Background work: keep the snapshot fresh; probe providers on a jittered schedule.
   const timers: NodeJS.Timeout[] = [];
@@ -182,6 +199,27 @@ export async function startDaemon(a: App, opts: DaemonOptions = {}): Promise<Run
   };
   every(opts.refreshMs ?? 2000, refresh);
   every(opts.probeMs ?? a.config.daemonProbeSec * 1000, () => probeProviders(false));
+  // Processes Logos started for this home whose owner died (kill -9, a crash): stopped, group and all.
+  // Found by the owner tag in their environment (adapters/exec/owner.ts), never by a name.
+  every(opts.reapMs ?? 30_000, async () => {
+    const { findOrphans, startTimeOf } = await import('../adapters/exec/owner.js');
+    const orphans = findOrphans(a.paths.state);
+    if (orphans.length === 0) return;
+    const signal = (pgid: number, sig: NodeJS.Signals): void => {
+      try {
+        process.kill(-pgid, sig);
+      } catch {
+        // gone already
+      }
+    };
+    for (const o of orphans) {
+      log.warn('stopping a process whose logos owner is gone', { pid: o.pid, owner_pid: o.ownerPid, command: redactText(o.cmdline).slice(0, 200) });
+      signal(o.pgid, 'SIGTERM');
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+    for (const o of orphans) if (startTimeOf(o.pid) === o.startTime) signal(o.pgid, 'SIGKILL');
+    bus.publish('daemon.reaped', { kind: 'daemon', id: String(process.pid) }, { processes: orphans.map((o) => ({ pid: o.pid, owner_pid: o.ownerPid, command: redactText(o.cmdline).slice(0, 200) })) });
+  });
   // Gateways: reachability and versions on the same jittered schedule, changes as events.
   every(opts.probeMs ?? a.config.daemonProbeSec * 1000, async () => {
     const names = Object.keys((await a.gateways.read()).gateways).sort();

@@ -101,7 +101,7 @@ describe('screen captures for docs/dashboard.md', () => {
 
   it('docs/dashboard.md matches these renders', () => {
     const body = screens.map((s) => `## ${s.title}\n\n${s.about ? `${s.about}\n\n` : ''}\`\`\`text\n${tidy(s.frame)}\n\`\`\`\n`).join('\n');
-    const doc = `${HEAD}\n${body}`;
+    const doc = `${HEAD}\n${body}\n${TAIL}`;
     if (process.env.LOGOS_WRITE_SCREENS) writeFileSync(DOC, doc);
     expect(existsSync(DOC) ? readFileSync(DOC, 'utf8') : '').toBe(doc);
   });
@@ -131,5 +131,66 @@ records/s included), keeps the last 2,000 log records, and draws only the rows o
 control characters are taken out. \`NO_COLOR\` turns all colour and styling off. The terminal
 is given back as it was on \`q\`, \`Ctrl-C\`, a signal or a crash.
 
-The captures below are the renders of \`test/tui/screens.test.tsx\` (an in-memory data source).
+Where the data comes from: with a daemon running, its API — one \`GET /v1/status\`, then the
+event stream (\`WS /v1/events\`): frames and log records as they come, the picture read again
+whenever a sandbox, route, provider, gateway or run changes. A dropped connection is retried
+(with \`?since=\` the last event seen, so nothing the daemon still keeps is lost); a stopped daemon
+shows in the header (\`daemon not running\`) with the rest of the screen as last seen, and a
+restarted one is found again. With no daemon, \`logos dashboard\` asks whether to start one
+(\`Enter\`: no) and otherwise reads the state files through the same code as \`logos status\`, once a
+second, and follows the log file; gateways are asked for their state every \`daemonProbeSec\`,
+OpenShell sandboxes every \`daemonSandboxSec\`. Runs started from it then run in its own process
+(their frames live; quitting cancels them); other runs show their outcome from their records.
+\`--daemon\` starts the daemon when needed without asking, \`--no-daemon\` reads the files even when
+one runs.
+
+The captures below are the renders of \`test/tui/screens.test.tsx\` (an in-memory data source);
+the last ones come from \`test/tui/dashboard-live.test.ts\` (the real CLI in tmux, the daemon, the
+bwrap sandbox and a fake model server).
+`;
+
+/** Captures of the real command on real data (test/tui/dashboard-live.test.ts), kept as they were taken. */
+const TAIL = `## On real data: a task with a tool call (daemon, 120×40)
+
+\`\`\`text
+Logos · daemon running · v0.1.0 · up 1s
+Sandboxes › run t_0mx5f7tu9ajevs7 › frames
+t_0mx5f7tu9ajevs7 · sandbox tools · route agent · ok · 478ms · 748/7 tokens · 2 steps
+  Running it.
+  ▹ shell  echo 42  ✓ exit 0 · 9ms
+  It printed 42.
+  ✓ done in 121ms · 748 in / 7 out tokens · 2 steps
+
+end of run
+✓ Run started in tools
+Tab next tool  ⏎ expand  x cancel  Esc back  / filter  : command  ? help  q quit
+\`\`\`
+
+## On real data: no daemon (\`--no-daemon\`, 100×24)
+
+\`\`\`text
+Logos · no daemon: reading files, updated every second
+Runs
+  Gateways 0
+  Routes 1  1 ready
+  Sandboxes 2  0 tasks in flight
+▸ Runs 0
+  ID                SANDBOX      STATUS     TOOK    TOKENS      STEPS STARTED  TASK
+  No runs yet.
+
+  Log 12 · following
+  00:54:08 info  cli        sandbox created sandbox=work route=r1
+  00:54:20 info  daemon     daemon started
+  00:54:21 info  providers  provider probed
+  00:54:26 info  cli        sandbox created sandbox=play route=r1
+  00:54:28 info  daemon     daemon stopped
+  00:54:32 info  daemon     daemon started
+  00:55:06 info  providers  provider probed
+  00:55:42 info  providers  provider probed
+  00:56:13 info  providers  provider probed
+  00:57:11 info  providers  provider probed
+  00:58:01 info  daemon     daemon stopped
+
+⏎ open  x cancel  Tab pane  / filter  : command  ? help  q quit
+\`\`\`
 `;

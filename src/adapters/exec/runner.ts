@@ -2,6 +2,7 @@ import type { execa as ExecaFn, ResultPromise } from 'execa';
 import type { Logger } from '../../core/context.js';
 import { nullLogger } from '../../core/context.js';
 import { redactText } from '../../core/redact.js';
+import { OWNER_ENV, ownerTag } from './owner.js';
 
 /**
  * The subprocess boundary: the only module that imports execa.
@@ -217,7 +218,8 @@ function spawnWith(execa: Execa, file: string, args: string[], opts: StreamOptio
     child = execa(file, args, {
       input: opts.input,
       ...(opts.inputFds?.length ? { stdio: [stdin, 'pipe', 'pipe', ...opts.inputFds] } : { stdin }),
-      env: opts.env ?? {},
+      // Who started it: a child left behind by a host that died is found by this, never by its name.
+      env: { ...(opts.env ?? {}), [OWNER_ENV]: ownerTag() },
       extendEnv: opts.extendEnv ?? true,
       cwd: opts.cwd,
       detached: true, // own process group, so the whole tree can be killed

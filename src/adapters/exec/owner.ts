@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+
+/**
+ * Which Logos process started a child, written into the child's environment
+ * (`LOGOS_SPAWNED_BY=<pid>:<start time>:<home key>`), so that a child left behind by a
+ * host that died (kill -9: no exit hook ran) can be recognised precisely later: its
+ * owner's pid no longer runs with that start time, and it belongs to this LOGOS_HOME.
+ * Nothing is ever matched by name. Linux /proc; elsewhere nothing is found.
+ */
+
+export const OWNER_ENV = 'LOGOS_SPAWNED_BY';
+
+let homeKey = '';
+
+/** The state directory this process works on (set once by the composition root). */
+export function setOwnerHome(stateDir: string): void {
+  homeKey = createHash('sha256').update(stateDir).digest('hex').slice(0, 16);
+}
+
+export function ownerHomeKey(stateDir: string): string {
+  return createHash('sha256').update(stateDir).digest('hex').slice(0, 16);
+}
+
+/** A process's start time in clock ticks since boot (field 22 of /proc/PID/stat), or undefined. */
+export function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: fields count from the last ')'.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return rest[19];
+  } catch {
+    return undefined;
+  }
+}
+
+let selfTag: string | undefined;
+
+/** This process's tag for its children's environment. */
+export function ownerTag(): string {
+  selfTag ??= `${process.pid}:${startTimeOf(process.pid) ?? '0'}`;
+  return `${selfTag}:${homeKey}`;
+}
+
+export interface Orphan {
+  pid: number;
+  /** Its process group (Logos starts each child in its own). */
+  pgid: number;
+  ownerPid: number;
+  cmdline: string;
+  /** Its own start time, to know it again (and never signal a process that took its pid). */
+  startTime: string;
+}
+
+/**
+ * Processes Logos started for this home whose owner is gone (not running, or its pid now
+ * belongs to another process). Only group leaders: a child is started in its own process
+ * group, and the whole group is what gets stopped.
+ */
+export function findOrphans(stateDir: string, proc = '/proc'): Orphan[] {
+  const key = ownerHomeKey(stateDir);
+  const out: Orphan[] = [];
+  let pids: string[];
+  try {
+    pids = readdirSync(proc).filter((d) => /^\d+$/.test(d));
+  } catch {
+    return out;
+  }
+  for (const p of pids) {
+    const pid = Number(p);
+    if (pid === process.pid) continue;
+    let environ: string;
+    try {
+      environ = readFileSync(`${proc}/${p}/environ`, 'utf8');
+    } catch {
+      continue; // gone, or not ours to read
+    }
+    const entry = environ.split('\0').find((e) => e.startsWith(`${OWNER_ENV}=`));
+    if (!entry) continue;
+    const [ownerPidText, ownerStart, ownerHome] = entry.slice(OWNER_ENV.length + 1).split(':');
+    if (ownerHome !== key) continue;
+    const ownerPid = Number(ownerPidText);
+    if (!Number.isInteger(ownerPid) || ownerPid <= 0) continue;
+    if (startTimeOf(ownerPid) === ownerStart) continue; // the owner still runs
+    let stat: string;
+    try {
+      stat = readFileSync(`${proc}/${p}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z') continue; // already dead, waiting for its parent
+    const pgid = Number(fields[2]);
+    if (pgid !== pid) continue; // not the group leader: its leader is (or was) the one to stop
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`${proc}/${p}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+    } catch {
+      // gone meanwhile
+    }
+    out.push({ pid, pgid, ownerPid, cmdline, startTime: fields[19] ?? '' });
+  }
+  return out;
+}
