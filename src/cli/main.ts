@@ -76,6 +76,8 @@ export async function buildProgram(env: CommandEnv, args: string[] = []): Promis
     .name('logos')
     .description('Run AI agent tasks in sandboxes: a local bubblewrap sandbox by default, OpenShell gateways when you have them.')
     .version(version(), '-V, --version')
+    // One mechanism: --json anywhere on the line (before or after the command) sets env.json in main().
+    .option('--json', 'print JSON on stdout (every command; errors as {"ok":false,"error":{code,message,hint}})')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
       writeOut: (s) => env.io.out.write(s),
@@ -96,6 +98,10 @@ Examples:
 Exit codes: 0 ok, 1 failure, 2 usage, 3 not found, 4 conflict, 5 environment,
 6 local state, 7 sandbox/worker unavailable, 124 timeout, 130 cancelled.`,
     );
+  // The command's own `opts.json` follows the global flag wherever it was written.
+  program.hook('preAction', (_program, action) => {
+    if (env.json) action.setOptionValue('json', true);
+  });
   const registers = await Promise.all(commandsFor(args).map((name) => (COMMANDS[name] as () => Promise<Register>)()));
   for (const register of registers) register(program, env);
   return program;

@@ -33,6 +33,23 @@ describe('logos basics', () => {
   });
 });
 
+describe('--json', () => {
+  it('is one global flag: before or after the command, the same JSON; errors as {ok:false,error}', async () => {
+    expect((await home.run(['route', 'add', 'custom/m', '--endpoint', 'http://127.0.0.1:9/v1', '--name', 'r1', '--default'])).code).toBe(0);
+    const after = await home.run(['route', 'list', '--json']);
+    const before = await home.run(['--json', 'route', 'list']);
+    expect(before.code).toBe(0);
+    expect(JSON.parse(before.stdout)).toEqual(JSON.parse(after.stdout));
+    expect(JSON.parse(before.stdout)).toEqual([expect.objectContaining({ name: 'r1', default: true })]);
+    const missing = await home.run(['--json', 'route', 'remove', 'nope']);
+    expect(missing.code).toBe(3);
+    expect(JSON.parse(missing.stdout)).toMatchObject({ ok: false, error: { code: 'NOT_FOUND', message: expect.any(String), hint: expect.any(String) } });
+    const done = await home.run(['--json', 'route', 'remove', 'r1']);
+    expect(JSON.parse(done.stdout)).toMatchObject({ ok: true, removed: 'r1' });
+    expect((await home.run(['--help'])).stdout).toMatch(/--json +print JSON on stdout/);
+  });
+});
+
 describe('logos route', () => {
   it('adds, lists, shows, sets default and removes routes', async () => {
     const add = await home.run(['route', 'add', 'openai/gpt-4o-mini', '--json']);
