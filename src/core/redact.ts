@@ -31,12 +31,18 @@ const PATTERNS: RegExp[] = [
 
 /**
  * Secrets registered at run time (keys read from the vault or the environment)
- * are masked wherever they appear, whatever their shape.
+ * are masked wherever they appear, whatever their shape. The registry belongs to the
+ * process: a long-lived daemon keeps masking a key after it was rotated or removed
+ * (its old value may still sit in a log line being served). Bounded: past
+ * MAX_KNOWN the oldest is forgotten (the patterns below still mask key-shaped text).
  */
 const known = new Set<string>();
+const MAX_KNOWN = 1000;
 
 export function registerSecret(secret: string | undefined | null): void {
-  if (secret && secret.length >= 6) known.add(secret);
+  if (!secret || secret.length < 6 || known.has(secret)) return;
+  known.add(secret);
+  if (known.size > MAX_KNOWN) known.delete(known.values().next().value as string);
 }
 
 export function clearRegisteredSecrets(): void {
