@@ -62,8 +62,21 @@ export function humanIo(io: Io, dataOnStdout: boolean): Io {
   };
 }
 
+/**
+ * The one JSON envelope of every command's `--json` output: `{"ok": true, …}`, a list as
+ * `{"ok": true, "items": […]}` (as the daemon's list endpoints), a failure as
+ * `{"ok": false, "error": {code, message, hint}}` (render-error.ts). A result that says
+ * itself whether it is ok (`route sync`, `doctor`) keeps its own `ok`. Streams (`run --json`,
+ * `debug tail --json`) print one JSON object per line instead.
+ */
+export function envelope(value: unknown): Record<string, unknown> {
+  if (Array.isArray(value)) return { ok: true, items: value };
+  if (value && typeof value === 'object') return 'ok' in value ? (value as Record<string, unknown>) : { ok: true, ...(value as Record<string, unknown>) };
+  return { ok: true, value };
+}
+
 export function printJson(io: Io, value: unknown): void {
-  io.out.write(`${JSON.stringify(redactValue(value), null, 2)}\n`);
+  io.out.write(`${JSON.stringify(redactValue(envelope(value)), null, 2)}\n`);
 }
 
 export function printLine(io: Io, text = ''): void {

@@ -123,7 +123,7 @@ export async function startDaemon(a: App, opts: DaemonOptions = {}): Promise<Run
   const statusJson = async (): Promise<string> => {
     const s = snapshot ?? (await refresh());
     const second = Math.floor(Date.now() / 1000);
-    if (cached?.of !== s || cached.second !== second) cached = { of: s, second, text: `${JSON.stringify(redactValue({ ...s, daemon: info() }))}\n` };
+    if (cached?.of !== s || cached.second !== second) cached = { of: s, second, text: `${JSON.stringify(redactValue({ ok: true, ...s, daemon: info() }))}\n` };
     return cached.text;
   };
 

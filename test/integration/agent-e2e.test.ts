@@ -60,7 +60,7 @@ describe('the agent through logos run (local sandbox)', () => {
     expect(r.stdout).not.toContain('▹');
     expect(readFileSync(join(sandboxDir('agent'), 'hello.py'), 'utf8')).toBe(HELLO_PY);
     expect(toolResults(openai)).toEqual([`wrote ${Buffer.byteLength(HELLO_PY)} bytes to hello.py (new file)`, 'today is 2026-12-01\n[exit code 0]']);
-    const runs = JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as Array<{ status: string; steps: number; tools_used: Record<string, number> }>;
+    const runs = (JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as { items: unknown[] }).items as Array<{ status: string; steps: number; tools_used: Record<string, number> }>;
     expect(runs[0]).toMatchObject({ status: 'ok', steps: 3, tools_used: { write_file: 1, shell: 1 } });
   });
 

@@ -55,7 +55,10 @@ async function runJson(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ c
 async function json<T>(args: string[]): Promise<T> {
   const r = await home.run([...args, '--json']);
   expect(r.code, r.stdout + r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as T;
+  // The envelope: a list's rows are under `items`.
+  const v = JSON.parse(r.stdout) as { ok: boolean; items?: unknown[] };
+  expect(v.ok).toBe(true);
+  return (v.items ?? v) as T;
 }
 
 function errorOf(stdout: string): { code: string; message: string; hint?: string } {

@@ -40,7 +40,7 @@ describe('--json', () => {
     const before = await home.run(['--json', 'route', 'list']);
     expect(before.code).toBe(0);
     expect(JSON.parse(before.stdout)).toEqual(JSON.parse(after.stdout));
-    expect(JSON.parse(before.stdout)).toEqual([expect.objectContaining({ name: 'r1', default: true })]);
+    expect(JSON.parse(before.stdout)).toEqual({ ok: true, items: [expect.objectContaining({ name: 'r1', default: true })] });
     const missing = await home.run(['--json', 'route', 'remove', 'nope']);
     expect(missing.code).toBe(3);
     expect(JSON.parse(missing.stdout)).toMatchObject({ ok: false, error: { code: 'NOT_FOUND', message: expect.any(String), hint: expect.any(String) } });
@@ -61,7 +61,7 @@ describe('logos route', () => {
     expect(add2.code).toBe(0);
     expect(add2.stdout).toContain('claude-sonnet-4-5');
 
-    const list = JSON.parse((await home.run(['route', 'list', '--json'])).stdout) as Array<{ name: string; default: boolean; api: string; timeout_sec: number }>;
+    const list = (JSON.parse((await home.run(['route', 'list', '--json'])).stdout) as { items: unknown[] }).items as Array<{ name: string; default: boolean; api: string; timeout_sec: number }>;
     expect(list.map((r) => [r.name, r.default, r.api])).toEqual([
       ['claude-sonnet-4-5', false, 'anthropic-messages'],
       ['gpt-4o-mini', true, 'openai-chat'],
@@ -74,7 +74,7 @@ describe('logos route', () => {
 
     const rm = await home.run(['route', 'remove', 'claude-sonnet-4-5']);
     expect(rm.code).toBe(0);
-    const after = JSON.parse((await home.run(['route', 'list', '--json'])).stdout) as Array<{ name: string; default: boolean }>;
+    const after = (JSON.parse((await home.run(['route', 'list', '--json'])).stdout) as { items: unknown[] }).items as Array<{ name: string; default: boolean }>;
     expect(after).toEqual([expect.objectContaining({ name: 'gpt-4o-mini', default: true })]);
   });
 
@@ -131,7 +131,7 @@ describe('logos creds', () => {
     expect(set.code).toBe(0);
     expect(set.stdout).toContain('sk-…WXYZ');
     const list = await home.run(['creds', 'list', '--json']);
-    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ provider: 'openai', source: 'vault', masked: 'sk-…WXYZ' })]);
+    expect(JSON.parse(list.stdout)).toEqual({ ok: true, items: [expect.objectContaining({ provider: 'openai', source: 'vault', masked: 'sk-…WXYZ' })] });
     const file = join(home.env.LOGOS_HOME as string, 'config', 'credentials', 'credentials.json');
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const human = await home.run(['creds', 'list']);
@@ -143,7 +143,7 @@ describe('logos creds', () => {
 
   it('shows environment keys masked, and refuses empty or multi-line input', async () => {
     const l = await home.run(['creds', 'list', '--json'], { env: { ANTHROPIC_API_KEY: canary } });
-    expect(JSON.parse(l.stdout)).toEqual([expect.objectContaining({ provider: 'anthropic', source: 'env', envVar: 'ANTHROPIC_API_KEY' })]);
+    expect(JSON.parse(l.stdout)).toEqual({ ok: true, items: [expect.objectContaining({ provider: 'anthropic', source: 'env', envVar: 'ANTHROPIC_API_KEY' })] });
     expect(l.stdout).not.toContain(canary);
     const empty = await home.run(['creds', 'set', 'openai', '--key-stdin', '--json'], { input: '\n' });
     expect(empty.code).toBe(2);
@@ -188,7 +188,7 @@ describe('logos sandbox (local driver)', () => {
     const rec = JSON.parse(c.stdout).sandbox;
     expect(rec).toMatchObject({ name: 'work', driver: 'local', route: 'm' });
     expect(statSync(rec.dir).isDirectory()).toBe(true);
-    const list = JSON.parse((await home.run(['sandbox', 'list', '--json'])).stdout);
+    const list = (JSON.parse((await home.run(['sandbox', 'list', '--json'])).stdout) as { items: unknown[] }).items;
     expect(list).toEqual([expect.objectContaining({ name: 'work', status: { phase: 'Ready' } })]);
     const dup = await home.run(['sandbox', 'create', 'work', '--driver', 'local']);
     expect(dup.code).toBe(4);

@@ -88,7 +88,7 @@ describe('logos daemon', () => {
     expect((await home.run(['daemon', 'stop'])).code).toBe(0);
     const after = await home.run(['daemon', 'status', '--json']);
     expect(after.code).toBe(3);
-    expect(JSON.parse(after.stdout)).toEqual({ running: false });
+    expect(JSON.parse(after.stdout)).toEqual({ ok: false, running: false });
   });
 
   it('requires the token for everything but /health; status matches `logos status --json`', async () => {

@@ -93,7 +93,7 @@ describe('sandbox logs never follows what the sandbox planted', () => {
     writeFileSync(join(sandboxDir(), '.logos', 'worker.jsonl'), `${line.repeat(60_000)}{"level":"info","msg":"the last one"}\n`);
     const r = await home.run(['sandbox', 'logs', 'fake', '-n', '3', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const lines = JSON.parse(r.stdout) as Array<{ msg: string }>;
+    const lines = (JSON.parse(r.stdout) as { items: Array<{ msg: string }> }).items;
     expect(lines.map((l) => l.msg.slice(0, 12))).toEqual(['zzzzzzzzzzzz', 'zzzzzzzzzzzz', 'the last one']);
   });
 });
@@ -129,7 +129,7 @@ describe('a worker that stays after its result', () => {
     expect(finished).toMatchObject({ status: 'ok', lingered: true });
     expect(home.log().some((l) => l.msg === 'worker kept running after its result; stopping it')).toBe(true);
     expect(homeProcesses(home.dir)).toEqual([]);
-    const runs = JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as Array<{ status: string }>;
+    const runs = (JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as { items: unknown[] }).items as Array<{ status: string }>;
     expect(runs[0]?.status).toBe('ok');
   });
 });
@@ -185,7 +185,7 @@ describe('floods', () => {
     expect(JSON.parse(r.lastLine)).toMatchObject({ type: 'task_result', status: 'ok', final_response_truncated: true });
     expect(r.peakKiB).toBeGreaterThan(0);
     expect(r.peakKiB).toBeLessThan(200 * 1024);
-    const runs = JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as Array<{ status: string; response_chars: number }>;
+    const runs = (JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as { items: unknown[] }).items as Array<{ status: string; response_chars: number }>;
     expect(runs[0]).toMatchObject({ status: 'ok' });
     expect(runs[0]?.response_chars).toBeGreaterThan(300 * 1024 * 1024);
   }, 120_000);
@@ -201,7 +201,7 @@ describe('floods', () => {
     expect(result.final_response_bytes).toBe(Buffer.byteLength(floodReply(1_000_000, 5)));
     expect(floodReply(1_000_000, 5).startsWith(result.final_response)).toBe(true);
     expect(r.peakKiB).toBeLessThan(200 * 1024);
-    const runs = JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as Array<{ status: string; response_chars: number }>;
+    const runs = (JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as { items: unknown[] }).items as Array<{ status: string; response_chars: number }>;
     expect(runs[0]).toMatchObject({ status: 'ok', response_chars: floodReply(1_000_000, 5).length });
   }, 120_000);
 
@@ -265,7 +265,7 @@ describe('terminal escape injection', () => {
     expect(r.stderr).toContain('Hint: retry[2J[H31m later');
     expect(r.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
     // The run record keeps the worker's words (data); showing it strips them again.
-    const list = JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as Array<{ id: string }>;
+    const list = (JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as { items: unknown[] }).items as Array<{ id: string }>;
     const show = await home.run(['runs', 'show', list[0]?.id as string]);
     expect(show.stdout).toContain('bad]52;c;');
     expect(show.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
@@ -287,7 +287,7 @@ describe('signals outside a task', () => {
     // A second signal is never sent: one must be enough (a hang ends in the test's timeout).
     expect(await closed).toBe(130);
     expect(JSON.parse(out.trim())).toMatchObject({ ok: false, error: { code: 'CANCELLED' } });
-    const runs = JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as unknown[];
+    const runs = (JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as { items: unknown[] }).items as unknown[];
     expect(runs).toEqual([]);
   });
 });

@@ -56,7 +56,7 @@ describe('keys', () => {
     chmodSync(join(logosHome(), 'config', 'credentials', 'credentials.json'), 0o400);
     const r = await home.run(['creds', 'list', '--json']);
     expect(r.code, r.stdout).toBe(0);
-    expect(JSON.parse(r.stdout)).toHaveLength(1);
+    expect(JSON.parse(r.stdout).items).toHaveLength(1);
   });
 });
 
@@ -119,7 +119,7 @@ describe('input', () => {
     const r = await home.run(['run', '--json'], { input: 'a'.repeat(17 * 1024 * 1024) });
     expect(r.code).toBe(2);
     expect(errorOf(r.stdout)).toMatchObject({ code: 'TASK_TOO_LARGE', message: expect.stringContaining('larger than 4 MiB') });
-    expect(JSON.parse((await home.run(['runs', 'list', '--json'])).stdout)).toEqual([]);
+    expect((JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as { items: unknown[] }).items).toEqual([]);
     expect(openai.requests).toHaveLength(0);
   });
 
@@ -129,7 +129,7 @@ describe('input', () => {
     writeFileSync(f, 'b'.repeat(4 * 1024 * 1024 - 100));
     const r = await home.run(['run', '--json', '--file', f]);
     expect(errorOf(r.stdout).code).toBe('TASK_TOO_LARGE');
-    expect(JSON.parse((await home.run(['runs', 'list', '--json'])).stdout)).toEqual([]);
+    expect((JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as { items: unknown[] }).items).toEqual([]);
   });
 
   it('input that is not UTF-8 is reported, not replaced', async () => {
@@ -144,7 +144,7 @@ describe('input', () => {
     expect(errorOf(k.stdout)).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('UTF-8') });
     const m = await home.run(['run', '--json'], { input: Buffer.from([0x68, 0x69, 0xc3]) });
     expect(errorOf(m.stdout).code).toBe('INVALID_ARGUMENT');
-    expect(JSON.parse((await home.run(['runs', 'list', '--json'])).stdout)).toEqual([]);
+    expect((JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as { items: unknown[] }).items).toEqual([]);
   });
 
   it.each([

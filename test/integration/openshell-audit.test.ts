@@ -73,7 +73,7 @@ describe('sandbox names follow the server rule (at most 19, [a-z0-9-])', () => {
     const run = await os.home.run(['run', '--json', 'hello'], { env });
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(jsonLines(run.stdout).at(-1)).toMatchObject({ type: 'task_result', status: 'ok' });
-    const sandboxes = JSON.parse((await os.home.run(['sandbox', 'list', '--json'])).stdout) as Array<{ name: string; route: string }>;
+    const sandboxes = (JSON.parse((await os.home.run(['sandbox', 'list', '--json'])).stdout) as { items: unknown[] }).items as Array<{ name: string; route: string }>;
     expect(sandboxes).toHaveLength(1);
     const name = sandboxes[0]?.name as string;
     expect(name.length).toBeLessThanOrEqual(19);
@@ -170,7 +170,7 @@ describe('status is read as the gateway means it', () => {
     await registerGateway();
     const r = await os.home.run(['gateway', 'status', 'logos', '--json'], { env: { FAKE_OPENSHELL_GRPC_DOWN: 'logos' } });
     expect(r.code).toBe(7);
-    expect(JSON.parse(r.stdout)[0]).toMatchObject({ name: 'logos', reachable: false, status: 'connected_http' });
+    expect(JSON.parse(r.stdout).items[0]).toMatchObject({ name: 'logos', reachable: false, status: 'connected_http' });
   });
 
   it('a missing workspace does not read as a missing sandbox', async () => {

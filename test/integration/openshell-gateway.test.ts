@@ -182,7 +182,7 @@ describe('remote gateways, list and status', () => {
     expect(local.container).toMatchObject({ name: 'logos-gw-logos', state: 'running' });
 
     const st = await os.home.run(['gateway', 'status', '--json'], { env: { FAKE_OPENSHELL_UNREACHABLE: 'lab' } });
-    const statuses = JSON.parse(st.stdout) as Array<{ name: string; reachable: boolean; version?: string; sandboxes?: number; latency_ms: number; checked_at: string }>;
+    const statuses = JSON.parse(st.stdout).items as Array<{ name: string; reachable: boolean; version?: string; sandboxes?: number; latency_ms: number; checked_at: string }>;
     const lab = statuses.find((s) => s.name === 'lab');
     const logos = statuses.find((s) => s.name === 'logos');
     expect(lab).toMatchObject({ reachable: false });

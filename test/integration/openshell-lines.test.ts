@@ -87,7 +87,7 @@ describe.each([
       expect(toml).toContain('allow_unauthenticated_users = true');
       expect(toml).toContain(`supervisor_image = "${registry}/supervisor:${version}"`);
       expect(toml).toContain(`sandbox_runtime_image = "${registry}/sandbox:${version}"`);
-      const st = JSON.parse((await run(['gateway', 'status', 'logos', '--json'])).stdout)[0];
+      const st = JSON.parse((await run(['gateway', 'status', 'logos', '--json'])).stdout).items[0];
       expect(st).toMatchObject({ reachable: true, version, cli_version: version });
       expect(st.auth).toContain('127.0.0.1 only');
       // 0.1.x sandboxes need Logos' image (the default one has no Node)

@@ -185,8 +185,8 @@ describe('route remove', () => {
     const i = seq.lastIndexOf('sandbox delete work');
     expect(seq.slice(i)).toEqual(['sandbox delete work', 'inference delete', 'provider delete logos-lmstudio', 'workspace delete m']);
     expect(os.fake.readOpenshellState('logos')?.workspaces.m).toBeUndefined();
-    expect(JSON.parse((await os.home.run(['route', 'list', '--json'])).stdout)).toEqual([]);
-    expect(JSON.parse((await os.home.run(['sandbox', 'list', '--json'])).stdout)).toEqual([]);
+    expect((JSON.parse((await os.home.run(['route', 'list', '--json'])).stdout) as { items: unknown[] }).items).toEqual([]);
+    expect((JSON.parse((await os.home.run(['sandbox', 'list', '--json'])).stdout) as { items: unknown[] }).items).toEqual([]);
   });
 
   it('keeps the local record (marked error) when the gateway cannot be reached', async () => {
@@ -233,7 +233,7 @@ describe('sandboxes and dispatch on OpenShell', () => {
     // the task went in on stdin (the exec has no task on argv)
     expect(exec).not.toContain('hello gateway');
     const logs = await os.home.run(['sandbox', 'logs', 'work', '--json']);
-    expect((JSON.parse(logs.stdout) as unknown[]).length).toBeGreaterThan(0);
+    expect((JSON.parse(logs.stdout) as { items: unknown[] }).items.length).toBeGreaterThan(0);
   });
 
   it('a sandbox that goes to Error while provisioning is deleted remotely and not recorded', async () => {
@@ -242,7 +242,7 @@ describe('sandboxes and dispatch on OpenShell', () => {
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout).error.message).toContain('error phase');
     expect(workspaceCalls('m').at(-1)).toBe('sandbox delete bad');
-    expect(JSON.parse((await os.home.run(['sandbox', 'list', '--json'])).stdout)).toEqual([]);
+    expect((JSON.parse((await os.home.run(['sandbox', 'list', '--json'])).stdout) as { items: unknown[] }).items).toEqual([]);
   });
 
   it('adopts a Ready sandbox of the same name instead of creating a duplicate', async () => {

@@ -76,7 +76,7 @@ describe('upgrading from 0.0.x to 0.1.x', () => {
     // The user installs OpenShell 0.1.10; the gateway container still runs 0.0.116.
     const env = switchCli('0.1.10');
     const st = await os.home.run(['gateway', 'status', 'logos', '--json'], { env });
-    const entry = JSON.parse(st.stdout)[0];
+    const entry = JSON.parse(st.stdout).items[0];
     expect(entry).toMatchObject({ version: '0.0.116', cli_version: '0.1.10' });
     expect(entry.advice[0]).toMatch(/^CLI 0\.1\.10, gateway 0\.0\.116: recreate/);
     expect(entry.advice[0]).toContain('logos gateway up logos');
@@ -105,7 +105,7 @@ describe('upgrading from 0.0.x to 0.1.x', () => {
     expect((await os.home.run(['sandbox', 'create', 'work'], { env })).code).toBe(0);
     const run = await os.home.run(['run', '--sandbox', 'work', '--json', 'after'], { env });
     expect(run.code, run.stdout + run.stderr).toBe(0);
-    expect(JSON.parse((await os.home.run(['gateway', 'status', 'logos', '--json'], { env })).stdout)[0].advice).toBeUndefined();
+    expect(JSON.parse((await os.home.run(['gateway', 'status', 'logos', '--json'], { env })).stdout).items[0].advice).toBeUndefined();
   }, 120_000);
 });
 
@@ -271,7 +271,7 @@ describe('--route by provider/model', () => {
     const run = await os.home.run(['run', '--route', 'custom/fake-model', '--json', 'spec'], { env });
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(jsonLines(run.stdout).at(-1)).toMatchObject({ type: 'task_result', status: 'ok' });
-    expect(JSON.parse((await os.home.run(['sandbox', 'list', '--json'])).stdout)[0]).toMatchObject({ name: 'first', route: 'first' });
+    expect((JSON.parse((await os.home.run(['sandbox', 'list', '--json'])).stdout) as { items: unknown[] }).items[0]).toMatchObject({ name: 'first', route: 'first' });
     expect((await os.home.run(['route', 'add', 'custom/fake-model', '--endpoint', model.url, '--name', 'second'], { env })).code).toBe(0);
     const amb = await os.home.run(['run', '--route', 'custom/fake-model', '--json', 'x'], { env });
     expect(amb.code).toBe(2);

@@ -54,7 +54,7 @@ async function addRoute(spec: string, endpoint: string, extra: string[] = []): P
 async function status(args: string[] = [], env?: NodeJS.ProcessEnv): Promise<Status[]> {
   const r = await logos(['providers', 'status', '--json', ...args], env ? { env } : {});
   expect(r.code, r.stdout + r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as Status[];
+  return (JSON.parse(r.stdout) as { items: Status[] }).items;
 }
 
 const listRequests = (s: FakeModelServer): number => s.requests.filter((q) => q.method === 'GET').length;
@@ -182,7 +182,7 @@ describe('logos providers status', () => {
     expect(ra.code, ra.stderr).toBe(0);
     expect(rb.code, rb.stderr).toBe(0);
     expect(s.requests.filter((q) => q.path === '/api/v1/models')).toHaveLength(1);
-    const results = [JSON.parse(ra.stdout) as Status[], JSON.parse(rb.stdout) as Status[]];
+    const results = [(JSON.parse(ra.stdout) as { items: Status[] }).items, (JSON.parse(rb.stdout) as { items: Status[] }).items];
     expect(results.map((x) => x[0]?.cached).sort()).toEqual([false, true]);
     expect(results[0]?.[0]?.checked_at).toBe(results[1]?.[0]?.checked_at);
   });
@@ -231,7 +231,7 @@ describe('LM Studio ensure-loaded before a run', () => {
     expect(human.code).toBe(1);
     expect(human.stderr).toContain("has no model 'nope/missing-model'");
     expect(human.stderr).toContain('Hint:');
-    const runs = JSON.parse((await logos(['runs', 'list', '--json'])).stdout) as Array<{ status: string; error: { code: string } }>;
+    const runs = (JSON.parse((await logos(['runs', 'list', '--json'])).stdout) as { items: unknown[] }).items as Array<{ status: string; error: { code: string } }>;
     expect(runs[0]).toMatchObject({ status: 'error', error: { code: 'MODEL_NOT_FOUND' } });
   });
 });

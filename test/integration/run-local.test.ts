@@ -71,7 +71,7 @@ describe('logos run (local bwrap sandbox)', () => {
     expect(req?.headers.authorization).toBeUndefined();
 
     // The run is recorded with its id, sandbox, route, status and usage.
-    const runs = JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as Array<Record<string, unknown>>;
+    const runs = (JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as { items: unknown[] }).items as Array<Record<string, unknown>>;
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ sandbox: 'fake', route: 'fake', status: 'ok', usage: expect.any(Object), host_pid: expect.any(Number) });
     const show = await home.run(['runs', 'show', runs[0]?.id as string]);
@@ -88,7 +88,7 @@ describe('logos run (local bwrap sandbox)', () => {
     }
     // The sandbox keeps the worker's own log.
     const logs = await home.run(['sandbox', 'logs', 'fake', '--json']);
-    expect((JSON.parse(logs.stdout) as unknown[]).length).toBeGreaterThan(0);
+    expect((JSON.parse(logs.stdout) as { items: unknown[] }).items.length).toBeGreaterThan(0);
   });
 
   it('prints only the reply on stdout when not on a TTY (no reasoning, no colour)', async () => {
@@ -182,7 +182,7 @@ describe('logos run (local bwrap sandbox)', () => {
     expect(human.code).toBe(exit);
     expect(human.stderr).toContain('Error:');
     expect(human.stderr).toContain('Hint:');
-    const runs = JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as Array<{ status: string; error: { code: string } }>;
+    const runs = (JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as { items: unknown[] }).items as Array<{ status: string; error: { code: string } }>;
     expect(runs[0]).toMatchObject({ status: 'error', error: { code } });
   });
 
@@ -234,7 +234,7 @@ describe('logos run (local bwrap sandbox)', () => {
       expect(frames(r.stdout).at(-1)).toMatchObject({ ok: false, error: { code: 'CANCELLED' } });
       await waitFor(() => sandboxWorkers(home.dir).length === 0, 'workers to be gone', 5000);
     }
-    const runs = JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as Array<{ status: string; error: { code: string } }>;
+    const runs = (JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as { items: unknown[] }).items as Array<{ status: string; error: { code: string } }>;
     expect(runs.map((x) => x.error?.code)).toEqual(['CANCELLED', 'CANCELLED']);
   });
 
@@ -245,7 +245,7 @@ describe('logos run (local bwrap sandbox)', () => {
     await done;
     // bwrap --die-with-parent takes the sandbox down with the host
     await waitFor(() => homeProcesses(home.dir).length === 0, 'the sandbox to be gone', 10_000);
-    const runs = JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as Array<{ status: string }>;
+    const runs = (JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as { items: unknown[] }).items as Array<{ status: string }>;
     expect(runs.map((r) => r.status)).toEqual(['interrupted']);
   });
 

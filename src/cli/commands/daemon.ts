@@ -130,7 +130,7 @@ Examples:
       const paths = resolvePaths();
       const client = findDaemon(paths);
       if (!client) {
-        if (opts.json) printJson(env.io, { running: false });
+        if (opts.json) printJson(env.io, { ok: false, running: false });
         else printLine(env.io, 'No daemon runs for this home. Start one with `logos daemon start`.');
         env.exitCode = 3;
         return;
