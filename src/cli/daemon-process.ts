@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { packageRoot } from '../adapters/assets.js';
 import { LogosError } from '../core/errors.js';
 import { findDaemon, type DaemonClient } from '../daemon/client.js';
@@ -25,7 +26,21 @@ async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
 }
 
-async function waitHealthy(paths: DaemonPaths, child: { exitCode: number | null }): Promise<DaemonClient> {
+/** What the daemon said on stderr when it could not start (its error and hint, as `daemon run` prints them). */
+function startupError(errFile: string): { message?: string; hint?: string } {
+  let text = '';
+  try {
+    text = readFileSync(errFile, 'utf8').slice(-4096);
+  } catch {
+    return {};
+  }
+  const plain = text.replace(/\u001b\[[0-9;]*m/g, '');
+  const message = /^Error: (.+)$/m.exec(plain)?.[1];
+  const hint = /^Hint: (.+)$/m.exec(plain)?.[1];
+  return { ...(message ? { message } : {}), ...(hint ? { hint } : {}) };
+}
+
+async function waitHealthy(paths: DaemonPaths, child: { exitCode: number | null }, errFile: string): Promise<DaemonClient> {
   const deadline = Date.now() + STARTUP_WAIT_MS;
   for (;;) {
     const client = findDaemon(paths);
@@ -34,7 +49,10 @@ async function waitHealthy(paths: DaemonPaths, child: { exitCode: number | null 
       if (ok?.ok) return client;
     }
     if (child.exitCode !== null) {
-      throw new LogosError('DAEMON_UNAVAILABLE', `The daemon exited at start-up (code ${child.exitCode}).`, { hint: 'See why with `logos debug tail --filter source=daemon`, or run it in the foreground: `logos daemon run`.' });
+      const said = startupError(errFile);
+      throw new LogosError('DAEMON_UNAVAILABLE', `The daemon exited at start-up (code ${child.exitCode})${said.message ? `: ${said.message}` : '.'}`, {
+        hint: said.hint ?? 'See why with `logos debug tail --filter source=daemon`, or run it in the foreground: `logos daemon run`.',
+      });
     }
     if (Date.now() > deadline) throw new LogosError('DAEMON_UNAVAILABLE', 'The daemon did not answer within 15 s of starting.', { hint: 'See `logos debug tail --filter source=daemon`.' });
     await sleep(100);
@@ -43,7 +61,16 @@ async function waitHealthy(paths: DaemonPaths, child: { exitCode: number | null 
 
 /** Spawn `logos daemon run` (detached, no terminal) and resolve with its client once it answers. */
 export async function startDaemonProcess(paths: DaemonPaths, opts: { port?: number } = {}): Promise<DaemonClient> {
-  const child = spawn(process.execPath, [bin(), 'daemon', 'run', ...(opts.port !== undefined ? ['--port', String(opts.port)] : [])], { detached: true, stdio: 'ignore', env: process.env });
+  // Its stderr goes to a file beside the pid file: if it cannot start, what it said is the error shown here.
+  const errFile = join(dirname(paths.daemonPidFile), 'daemon.stderr');
+  mkdirSync(dirname(errFile), { recursive: true, mode: 0o700 });
+  const errFd = openSync(errFile, 'w', 0o600);
+  let child;
+  try {
+    child = spawn(process.execPath, [bin(), 'daemon', 'run', ...(opts.port !== undefined ? ['--port', String(opts.port)] : [])], { detached: true, stdio: ['ignore', 'ignore', errFd], env: process.env });
+  } finally {
+    closeSync(errFd);
+  }
   child.unref();
-  return waitHealthy(paths, child);
+  return waitHealthy(paths, child, errFile);
 }

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { request } from 'node:http';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -74,6 +75,22 @@ function http(d: Started, method: string, path: string, body?: unknown, token: s
 }
 
 describe('logos daemon', () => {
+  it('a port already taken: start says so, with the daemon\'s own reason and hint', async () => {
+    const port = await closedPort();
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', r));
+    try {
+      const r = await home.run(['daemon', 'start', '--port', String(port)]);
+      expect(r.code).toBe(7);
+      expect(r.stderr).toContain(`The daemon exited at start-up (code 4): Port ${port} on 127.0.0.1 is in use`);
+      expect(r.stderr).toContain('logos config set daemonPort');
+      const j = await home.run(['daemon', 'start', '--port', String(port), '--json']);
+      expect(JSON.parse(j.stdout)).toMatchObject({ ok: false, error: { code: 'DAEMON_UNAVAILABLE', hint: expect.stringContaining('daemonPort') } });
+    } finally {
+      blocker.close();
+    }
+  });
+
   it('starts once per home, reports itself, keeps its token private, and stops', async () => {
     const d = await startDaemon();
     const again = await home.run(['daemon', 'start', '--json']);
