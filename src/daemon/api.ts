@@ -23,6 +23,8 @@ export interface RunRequest {
   tools?: string[] | false;
   max_steps?: number;
   timeout?: string;
+  persona?: string;
+  params?: { max_tokens?: number; temperature?: number };
 }
 
 export interface StartedRun {
@@ -119,7 +121,7 @@ function str(v: unknown, name: string, required = false): string | undefined {
 export function parseRunRequest(v: unknown): RunRequest {
   const b = body(v);
   const req: RunRequest = { message: str(b.message, 'message', true) as string };
-  for (const k of ['sandbox', 'route', 'session', 'system', 'timeout'] as const) {
+  for (const k of ['sandbox', 'route', 'session', 'system', 'timeout', 'persona'] as const) {
     const s = str(b[k], k);
     if (s !== undefined) req[k] = s;
   }
@@ -133,6 +135,20 @@ export function parseRunRequest(v: unknown): RunRequest {
       throw new LogosError('INVALID_ARGUMENT', '"max_steps" must be a whole number from 1 to 1000.');
     }
     req.max_steps = b.max_steps;
+  }
+  if (b.params !== undefined) {
+    if (!isObject(b.params)) throw new LogosError('INVALID_ARGUMENT', '"params" must be an object ({max_tokens, temperature}).');
+    const p = b.params;
+    const params: NonNullable<RunRequest['params']> = {};
+    if (p.max_tokens !== undefined) {
+      if (typeof p.max_tokens !== 'number' || !Number.isSafeInteger(p.max_tokens) || p.max_tokens < 1) throw new LogosError('INVALID_ARGUMENT', '"params.max_tokens" must be a whole number of at least 1.');
+      params.max_tokens = p.max_tokens;
+    }
+    if (p.temperature !== undefined) {
+      if (typeof p.temperature !== 'number' || !(p.temperature >= 0 && p.temperature <= 2)) throw new LogosError('INVALID_ARGUMENT', '"params.temperature" must be a number from 0 to 2.');
+      params.temperature = p.temperature;
+    }
+    if (Object.keys(params).length > 0) req.params = params;
   }
   return req;
 }
@@ -226,6 +242,15 @@ export function apiRoutes(services: DaemonServices, bus: EventBus, runs: RunRegi
         const id = c.params.id as string;
         const live = runs.get(id);
         const lastId = Number(c.headers['last-event-id']);
+        const first = runs.firstSeqOf(id);
+        if (!live && first !== undefined && bus.replay(first - 1, (t) => t.startsWith('run.')).missed === 0) {
+          // Started here and already ended: its events are still in the buffer, end event included.
+          serveSse(c.res, (onReady) => bus.subscribe({ since: first - 1, types: ['run.*'], onReady }), {
+            format: (ev: LogosEvent) => (ev.entity.id === id ? { event: ev.type, data: ev.payload } : undefined),
+            endWhen: (ev) => ev.entity.id === id && RUN_END.has(ev.type),
+          });
+          return undefined;
+        }
         if (!live) {
           // Finished (or never ran here): its outcome from the record, as one event.
           const rec = (await services.getRun(id)) as { status?: string };

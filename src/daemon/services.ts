@@ -96,6 +96,8 @@ export function daemonServices(a: App, opts: ServicesOptions): DaemonServices {
       const done = runTask(a.runCtx(), {
         message: req.message,
         ...(req.system !== undefined ? { system: req.system } : {}),
+        ...(req.persona !== undefined ? { persona: req.persona } : {}),
+        ...(req.params ? { params: req.params } : {}),
         ...(req.sandbox ? { sandbox: req.sandbox } : {}),
         ...(req.route ? { route: req.route } : {}),
         ...(req.session ? { session: req.session } : {}),

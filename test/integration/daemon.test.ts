@@ -125,6 +125,62 @@ describe('logos daemon', () => {
     expect((await http(d, 'GET', '/v1/routes')).json).toMatchObject({ items: [{ name: 'fake' }] });
   });
 
+  it('logos run --daemon: the daemon runs it, the event stream sees its frames, the CLI shows it as a run made here', async () => {
+    const local = await home.run(['run', '--json', '--no-tools', 'hello here']);
+    expect(local.code, local.stderr).toBe(0);
+    const d = await startDaemon();
+    const ws = new WebSocket(`ws://127.0.0.1:${d.port}/v1/events?types=run.*`, { headers: { authorization: `Bearer ${d.token}` } });
+    const wsEvents: Array<{ type: string; entity: { id: string } }> = [];
+    ws.on('message', (m) => wsEvents.push(...(JSON.parse(String(m)) as typeof wsEvents)));
+    await new Promise((r) => ws.once('open', r));
+    const r = await home.run(['run', '--daemon', '--json', '--no-tools', '--max-tokens', '64', 'hello there']);
+    expect(r.code, r.stderr).toBe(0);
+    const frames = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const localFrames = local.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    // The same frames as a run made here (the daemon's position field left out).
+    expect(frames.map((f) => f.type)).toEqual(localFrames.map((f) => f.type));
+    expect(frames.every((f) => !('seq' in f))).toBe(true);
+    expect(frames.at(-1)).toMatchObject({ type: 'task_result', status: 'ok', final_response: 'Echo: hello there' });
+    const id = frames.at(-1)?.task_id as string;
+    await waitFor(() => wsEvents.some((e) => e.type === 'run.completed' && e.entity.id === id), 'run.completed on the stream');
+    expect(wsEvents.filter((e) => e.type === 'run.frame' && e.entity.id === id).length).toBe(frames.length);
+    ws.close();
+    // The request reached the model with the options given here.
+    expect(openai.requests.at(-1)?.body).toMatchObject({ max_tokens: 64 });
+    // For a person: the reply on stdout.
+    const human = await home.run(['run', '--daemon', 'hi again']);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toContain('Echo: hi again');
+    // What the daemon refuses comes back with its code.
+    const bad = await home.run(['run', '--daemon', '--json', '--sandbox', 'nope', 'x']);
+    expect(bad.code).toBe(3);
+    expect(JSON.parse(bad.stdout.trim().split('\n').at(-1) as string)).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    expect((await home.run(['daemon', 'stop'])).code).toBe(0);
+    const none = await home.run(['run', '--daemon', '--json', 'x']);
+    expect(none.code).toBe(3);
+    expect(JSON.parse(none.stdout)).toMatchObject({ ok: false, error: { code: 'DAEMON_NOT_RUNNING', hint: expect.stringContaining('logos daemon start') } });
+  });
+
+  it('logos run --daemon: Ctrl-C cancels it in the daemon (130), and nothing is left running', async () => {
+    openai.setScenario({ name: 'stall', stallAfter: 2 });
+    try {
+      await startDaemon();
+      const { child, done } = home.start(['run', '--daemon', '--json', '--no-tools', 'stall please']);
+      let out = '';
+      child.stdout?.on('data', (x: Buffer) => (out += x.toString()));
+      await waitFor(() => out.includes('"type":"token"'), 'the first token');
+      child.kill('SIGINT');
+      const r = await done;
+      expect(r.code).toBe(130);
+      expect(JSON.parse(out.trim().split('\n').at(-1) as string)).toMatchObject({ ok: false, error: { code: 'CANCELLED' } });
+      await waitFor(() => sandboxWorkers(home.dir).length === 0, 'the worker gone');
+      const runs = (JSON.parse((await home.run(['runs', 'list', '--json'])).stdout) as { items: Array<{ status: string; error?: { code: string } }> }).items;
+      expect(runs[0]).toMatchObject({ status: 'error', error: { code: 'CANCELLED' } });
+    } finally {
+      openai.setScenario('plain');
+    }
+  });
+
   it('dispatches a run (202 at once), streams its events by SSE and WebSocket, and records it', async () => {
     const d = await startDaemon();
     const ws = new WebSocket(`ws://127.0.0.1:${d.port}/v1/events?types=run.*`, { headers: { authorization: `Bearer ${d.token}` } });

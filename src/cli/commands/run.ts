@@ -33,6 +33,8 @@ export interface RunOpts extends TurnOpts {
   file?: string;
   json?: boolean;
   attach?: string[];
+  /** Send the task to the running daemon (the dashboard then sees it live). */
+  daemon?: boolean;
 }
 
 /** A turn's options, checked. */
@@ -80,6 +82,7 @@ export function registerRun(program: Command, env: CommandEnv): void {
     .option('-f, --file <path>', 'read the message from a file')
     .option('-a, --attach <file>', 'put a file into /sandbox/attachments/ first and tell the model (repeatable)', collect)
     .option('--json', "print the worker's frames as JSON lines, unchanged")
+    .option('--daemon', 'send the task to the running daemon, so the dashboard and event-stream clients see it live (its keys and environment are used)')
     .addHelpText(
       'after',
       `
@@ -91,6 +94,7 @@ Examples:
   $ logos run --session review "Now suggest a commit message"
   $ logos run --sandbox work --timeout 20m --file task.md
   $ git diff | logos run --system "Review this diff" --json > frames.jsonl
+  $ logos run --daemon "Tidy the notes"             # run by the daemon, live in \`logos dashboard\`
 
 On a terminal each tool call is one line between the reply text (--verbose adds its
 output); piped, only the reply is printed. With --json each frame is one JSON line
@@ -244,6 +248,11 @@ export async function runCommand(env: CommandEnv, words: string[], opts: RunOpts
     throw new LogosError('USAGE', 'The message is empty.', {
       hint: 'Pass it as an argument (`logos run "Summarise README.md"`), with --file, or on stdin.',
     });
+  }
+  if (opts.daemon) {
+    const { runViaDaemon } = await import('../run-daemon.js');
+    await runViaDaemon(env, message, settings);
+    return;
   }
   const a = await app(env);
   const { run, outcome } = await cancellable(env, () => executeRun(env, a, message, settings, env.signal));
