@@ -84,6 +84,19 @@ export function runSummary(r: RunRecord): RunSummary {
   return s;
 }
 
+/**
+ * Every registered gateway asked for its state (`openshell status`), as the daemon's probe
+ * loop and the dashboard's files mode do it. No openshell, or no gateway: none. openshell
+ * itself failing makes every gateway `error` (unknown now, not still as it was).
+ */
+export async function probeGateways(app: App): Promise<GatewayStatusEntry[]> {
+  const names = Object.keys((await app.gateways.read()).gateways).sort();
+  if (names.length === 0 || !findExecutable(app.config.binaries.openshell, app.env.PATH)) return [];
+  return gatewayStatus(app.gatewayCtx(), names).catch((err: unknown) =>
+    names.map((name): GatewayStatusEntry => ({ name, reachable: false, status: 'error', error: err instanceof Error ? err.message : String(err), latency_ms: 0, checked_at: new Date().toISOString() })),
+  );
+}
+
 export async function collectStatus(app: App, opts: StatusOptions): Promise<StatusReport> {
   const [routesFile, sandboxes, gatewaysFile, runs] = await Promise.all([app.routes.read(), listSandboxes({ sandboxes: app.sandboxes }), app.gateways.read(), app.runs.list(opts.runsLimit ?? 200)]);
   const recent = runs.map(runSummary);

@@ -197,11 +197,8 @@ export function apiRoutes(services: DaemonServices, bus: EventBus, runs: RunRegi
         const controller = new AbortController();
         let runId = '';
         const pending: Frame[] = [];
-        // Each frame carries its position in the run (`seq`, from 0), so a client that
-        // fetched the frames so far (GET …/frames) can drop the live ones it already has.
-        let position = 0;
-        const onFrame = (raw: Frame): void => {
-          const frame = { ...raw, seq: position++ } as Frame;
+        // Frames come numbered (`seq`) from startRun; until the run id is known they wait here.
+        const onFrame = (frame: Frame): void => {
           if (!runId) pending.push(frame);
           else publishFrame(bus, runId, frame);
         };

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { processStartTicks } from '../adapters/host/proc.js';
 import { LogosError } from '../core/errors.js';
+
+export { processStartTicks };
 import { atomicWrite } from '../store/json-file.js';
 
 /**
@@ -65,23 +68,6 @@ export interface PidRecord {
   host: string;
   port: number;
   version: string;
-}
-
-/**
- * Field 22 of /proc/<pid>/stat: when the process started, in clock ticks after boot.
- * Undefined for no such process, and for a zombie (dead, waiting to be reaped).
- */
-export function processStartTicks(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: count fields after its closing ')'.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (rest[0] === 'Z' || rest[0] === 'X') return undefined;
-    const v = Number(rest[19]);
-    return Number.isFinite(v) ? v : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 export async function writePidFile(file: string, rec: PidRecord): Promise<void> {

@@ -1,11 +1,12 @@
 import { packageVersion } from '../adapters/assets.js';
-import { findExecutable } from '../adapters/exec/which.js';
+import { findOrphans } from '../adapters/exec/owner.js';
+import { killGroup } from '../adapters/exec/runner.js';
 import type { App } from '../app/context.js';
 import { getProviderStatuses } from '../app/provider-status.js';
-import { collectStatus, type DaemonInfo, type StatusReport } from '../app/status.js';
+import { collectStatus, probeGateways, type DaemonInfo, type StatusReport } from '../app/status.js';
 import type { ProviderStatus } from '../core/provider-status.js';
 import { EventBus } from '../core/events.js';
-import { gatewayStatus, type GatewayStatusEntry } from '../core/gateways.js';
+import type { GatewayStatusEntry } from '../core/gateways.js';
 import { LogosError } from '../core/errors.js';
 import { redactText, redactValue } from '../core/redact.js';
 import { followLines } from '../log/follow.js';
@@ -98,6 +99,11 @@ export async function startDaemon(a: App, opts: DaemonOptions = {}): Promise<Run
         refreshing = undefined;
       }));
   };
+  /** A snapshot taken after a change made now (one already under way may have read the state before it). */
+  const refreshAfterChange = async (): Promise<StatusReport> => {
+    await refreshing?.catch(() => undefined);
+    return refresh();
+  };
   const publishChanges = (before: StatusReport | undefined, after: StatusReport): void => {
     if (!before) return;
     const phase = new Map(before.sandboxes.map((s) => [s.name, s.phase]));
@@ -142,9 +148,7 @@ export async function startDaemon(a: App, opts: DaemonOptions = {}): Promise<Run
   };
   const refreshProviders = async (): Promise<ProviderStatus[]> => {
     const statuses = await probeProviders(true);
-    // A refresh already under way read the cache before this probe wrote it: wait for it, then refresh again.
-    await refreshing?.catch(() => undefined);
-    await refresh();
+    await refreshAfterChange();
     return statuses;
   };
 
@@ -179,8 +183,7 @@ export async function startDaemon(a: App, opts: DaemonOptions = {}): Promise<Run
       .then(async (report) => {
         if (report.gateways.length === 0) return;
         bus.publish('daemon.recovered', { kind: 'daemon', id: String(process.pid) }, report);
-        await refreshing?.catch(() => undefined);
-        await refresh().catch(() => undefined);
+        await refreshAfterChange().catch(() => undefined);
       })
       .catch((err: unknown) => log.warn('recovery after start failed', { error: err instanceof Error ? err.message : String(err) }));
   }
@@ -202,42 +205,25 @@ export async function startDaemon(a: App, opts: DaemonOptions = {}): Promise<Run
   // Processes Logos started for this home whose owner died (kill -9, a crash): stopped, group and all.
   // Found by the owner tag in their environment (adapters/exec/owner.ts), never by a name.
   every(opts.reapMs ?? 30_000, async () => {
-    const { findOrphans, startTimeOf } = await import('../adapters/exec/owner.js');
     const orphans = findOrphans(a.paths.state);
     if (orphans.length === 0) return;
-    const signal = (pgid: number, sig: NodeJS.Signals): void => {
-      try {
-        process.kill(-pgid, sig);
-      } catch {
-        // gone already
-      }
-    };
-    for (const o of orphans) {
-      log.warn('stopping a process whose logos owner is gone', { pid: o.pid, owner_pid: o.ownerPid, command: redactText(o.cmdline).slice(0, 200) });
-      signal(o.pgid, 'SIGTERM');
-    }
+    const shown = orphans.map((o) => ({ pid: o.pid, owner_pid: o.ownerPid, command: redactText(o.cmdline).slice(0, 200) }));
+    for (const o of shown) log.warn('stopping a process whose logos owner is gone', o);
+    for (const o of orphans) killGroup(o.pgid, 'SIGTERM');
     await new Promise((r) => setTimeout(r, 2000));
-    for (const o of orphans) if (startTimeOf(o.pid) === o.startTime) signal(o.pgid, 'SIGKILL');
-    bus.publish('daemon.reaped', { kind: 'daemon', id: String(process.pid) }, { processes: orphans.map((o) => ({ pid: o.pid, owner_pid: o.ownerPid, command: redactText(o.cmdline).slice(0, 200) })) });
+    // Only a process that is still the same one (its start time) gets the SIGKILL.
+    for (const o of orphans) if (processStartTicks(o.pid) === o.startTicks) killGroup(o.pgid, 'SIGKILL');
+    bus.publish('daemon.reaped', { kind: 'daemon', id: String(process.pid) }, { processes: shown });
   });
   // Gateways: reachability and versions on the same jittered schedule, changes as events.
   every(opts.probeMs ?? a.config.daemonProbeSec * 1000, async () => {
-    const names = Object.keys((await a.gateways.read()).gateways).sort();
-    if (names.length === 0 || !findExecutable(a.config.binaries.openshell, a.env.PATH)) {
-      gatewayResults = [];
-      return;
-    }
-    const results = await gatewayStatus(a.gatewayCtx(), names).catch((err: unknown) =>
-      // openshell itself failed: every gateway is unknown now, not still as it was.
-      names.map((name): GatewayStatusEntry => ({ name, reachable: false, status: 'error', error: err instanceof Error ? err.message : String(err), latency_ms: 0, checked_at: new Date().toISOString() })),
-    );
+    const results = await probeGateways(a);
     const before = new Map(gatewayResults.map((g) => [g.name, `${g.reachable}/${g.status}/${g.version ?? ''}`]));
     const changed = results.filter((g) => before.get(g.name) !== `${g.reachable}/${g.status}/${g.version ?? ''}`);
     gatewayResults = results;
     if (changed.length === 0) return;
     // The snapshot first, so that a client reading /v1/status on the event sees what it says.
-    await refreshing?.catch(() => undefined);
-    await refresh().catch(() => undefined);
+    await refreshAfterChange().catch(() => undefined);
     for (const g of changed) {
       bus.publish('gateway.status_changed', { kind: 'gateway', id: g.name }, { reachable: g.reachable, status: g.status, version: g.version ?? null, error: g.error ?? null });
     }

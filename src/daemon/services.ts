@@ -13,6 +13,7 @@ import { listRoutes } from '../core/routes.js';
 import { runTask } from '../core/run-task.js';
 import { listSandboxes } from '../core/sandboxes.js';
 import { parseToolList } from '../core/tools.js';
+import type { Frame } from '../core/protocol.js';
 import type { DaemonServices, Page, RunRequest, StartedRun } from './api.js';
 
 /**
@@ -91,6 +92,7 @@ export function daemonServices(a: App, opts: ServicesOptions): DaemonServices {
       const timeoutMs = req.timeout ? parseDuration(req.timeout, { flag: 'timeout', min: 1000 }) : a.config.runTimeoutSec * 1000;
       const tools = req.tools === false ? [] : req.tools ? parseToolList(req.tools.join(','), 'tools') : undefined;
       if (!req.message.trim()) throw new LogosError('USAGE', 'The message is empty.');
+      let position = 0;
       let started!: (id: string) => void;
       const recorded = new Promise<string>((r) => (started = r));
       const done = runTask(a.runCtx(), {
@@ -105,7 +107,9 @@ export function daemonServices(a: App, opts: ServicesOptions): DaemonServices {
         ...(req.max_steps !== undefined ? { maxSteps: req.max_steps } : {}),
         timeoutMs,
         signal: hooks.signal,
-        onFrame: (f) => hooks.onFrame(f),
+        // Each frame carries its position in the run (`seq`, from 0), so a client that fetched
+        // the frames so far can drop the live ones it already has.
+        onFrame: (f) => hooks.onFrame({ ...f, seq: position++ } as Frame),
         onStart: (r) => started(r.id),
       });
       // Until the run is recorded, a failure (no such sandbox, …) is the request's error.

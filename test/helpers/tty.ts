@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, type Home } from './logos.js';
+import { BIN, waitFor, type Home } from './logos.js';
 
 /** The real CLI on a terminal: `script` gives it a pseudo-terminal for stdin, stdout and stderr. */
 
@@ -94,3 +94,35 @@ export class TmuxSession {
 export function logosArgv(args: string[]): string[] {
   return [process.execPath, BIN, ...args];
 }
+
+/**
+ * A shell around a program in a tmux pane: it prints a line, runs the program, then prints how
+ * it ended and stays (tmux redraws a pane whose program died, which would hide what it shows).
+ * After the program, the screen must be the shell's again.
+ */
+export function shellAround(argv: string[]): string[] {
+  return ['sh', '-c', `printf 'shell before\\n'; ${argv.map(sh).join(' ')}; printf 'after: exit %s\\n' "$?"; exec sleep 600`];
+}
+
+/** Wait until the screen satisfies `pred` (bounded); on timeout the error shows the screen. */
+export async function screenWith(s: TmuxSession, pred: (screen: string) => boolean, what: string, limitMs?: number): Promise<string> {
+  let last = '';
+  try {
+    return await waitFor(
+      () => {
+        last = s.visible();
+        return pred(last) ? last : undefined;
+      },
+      what,
+      limitMs,
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; the screen was:\n${last}`);
+  }
+}
+
+/** A screen predicate: every text is on it. */
+export const has =
+  (...texts: string[]) =>
+  (screen: string): boolean =>
+    texts.every((t) => screen.includes(t));

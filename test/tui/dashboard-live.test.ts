@@ -1,8 +1,11 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeModelServer } from '../fakes/model-servers.js';
-import { makeHome, waitFor, type Home } from '../helpers/logos.js';
+import { makeHome, type Home } from '../helpers/logos.js';
 import { closedPort } from '../helpers/net.js';
-import { logosArgv, TmuxSession } from '../helpers/tty.js';
+import { has, logosArgv, screenWith as screenWithin, shellAround, TmuxSession } from '../helpers/tty.js';
+
+/** These run a real daemon, sandbox and model: 30 s per wait, as before. */
+const screenWith = (s: TmuxSession, pred: (screen: string) => boolean, what: string): Promise<string> => screenWithin(s, pred, what, 30_000);
 
 /**
  * `logos dashboard` itself in a real terminal (tmux), on real data: the daemon the
@@ -34,30 +37,13 @@ afterEach(async () => {
   home.cleanup();
 });
 
-const sh = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-
 function open(args: string[], size = { columns: 120, rows: 40 }): TmuxSession {
   // No CI variable: ink draws only the last frame when it thinks it runs in CI.
   const env: NodeJS.ProcessEnv = { ...home.env };
   delete env.CI;
-  const cmd = `printf 'shell before\\n'; ${logosArgv(['dashboard', ...args]).map(sh).join(' ')}; printf 'after: exit %s\\n' "$?"; exec sleep 600`;
-  session = new TmuxSession(env, ['sh', '-c', cmd], size);
+  session = new TmuxSession(env, shellAround(logosArgv(['dashboard', ...args])), size);
   return session;
 }
-
-async function screenWith(s: TmuxSession, pred: (screen: string) => boolean, what: string): Promise<string> {
-  let last = '';
-  try {
-    return await waitFor(() => {
-      last = s.visible();
-      return pred(last) ? last : undefined;
-    }, what, 30_000);
-  } catch (err) {
-    throw new Error(`${(err as Error).message}; the screen was:\n${last}`);
-  }
-}
-
-const has = (...texts: string[]) => (screen: string) => texts.every((t) => screen.includes(t));
 
 async function quit(s: TmuxSession): Promise<void> {
   s.type('q');

@@ -2,8 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../helpers/logos.js';
-import { TmuxSession } from '../helpers/tty.js';
+import { has, screenWith, shellAround, TmuxSession } from '../helpers/tty.js';
 import { buildTuiEntry } from '../helpers/tui-pty.js';
 
 /**
@@ -29,30 +28,12 @@ afterEach(() => {
   session = undefined;
 });
 
-const sh = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-
 function open(size: { columns: number; rows: number }, args: string[] = [], env: NodeJS.ProcessEnv = {}): TmuxSession {
   // No CI variable: ink draws only the last frame when it thinks it runs in CI.
   const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home, LANG: 'C.UTF-8', ...env };
-  // The shell stays (sleep) after the dashboard: tmux redraws a pane whose program died, which would hide what it shows.
-  const cmd = `printf 'shell before\\n'; ${[process.execPath, entry, ...args].map(sh).join(' ')}; printf 'after: exit %s\\n' "$?"; exec sleep 600`;
-  session = new TmuxSession(base, ['sh', '-c', cmd], size);
+  session = new TmuxSession(base, shellAround([process.execPath, entry, ...args]), size);
   return session;
 }
-
-async function screenWith(s: TmuxSession, pred: (screen: string) => boolean, what: string): Promise<string> {
-  let last = '';
-  try {
-    return await waitFor(() => {
-      last = s.visible();
-      return pred(last) ? last : undefined;
-    }, what);
-  } catch (err) {
-    throw new Error(`${(err as Error).message}; the screen was:\n${last}`);
-  }
-}
-
-const has = (...texts: string[]) => (screen: string) => texts.every((t) => screen.includes(t));
 
 async function expectShellBack(s: TmuxSession): Promise<void> {
   const screen = await screenWith(s, has('after: exit 0'), 'the shell after the dashboard');

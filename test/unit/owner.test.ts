@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { findOrphans, OWNER_ENV, ownerHomeKey, setOwnerHome, ownerTag, startTimeOf } from '../../src/adapters/exec/owner.js';
+import { findOrphans, OWNER_ENV, ownerHomeKey, setOwnerHome, ownerTag } from '../../src/adapters/exec/owner.js';
+import { processStartTicks } from '../../src/adapters/host/proc.js';
 
 /** Orphans are found by the owner tag in their environment: a dead owner, this home, a group leader. Never by name. */
 
@@ -29,7 +30,7 @@ describe('findOrphans', () => {
   const deadOwner = `999999999:1:${key}`;
 
   it('finds group leaders whose owner is gone, of this home only', () => {
-    const live = `${process.pid}:${startTimeOf(process.pid)}:${key}`;
+    const live = `${process.pid}:${processStartTicks(process.pid)}:${key}`;
     const dir = fakeProc([
       { pid: 101, tag: deadOwner }, // orphan
       { pid: 102, tag: live }, // its owner runs
@@ -41,13 +42,13 @@ describe('findOrphans', () => {
     ]);
     const found = findOrphans(state, dir);
     expect(found.map((o) => o.pid).sort()).toEqual([101, 107]);
-    expect(found.find((o) => o.pid === 101)).toMatchObject({ pgid: 101, ownerPid: 999999999, cmdline: 'openshell sandbox exec', startTime: '4242' });
+    expect(found.find((o) => o.pid === 101)).toMatchObject({ pgid: 101, ownerPid: 999999999, cmdline: 'openshell sandbox exec', startTicks: 4242 });
   });
 
   it('this process tags its children with its pid, start time and home', () => {
     setOwnerHome(state);
-    expect(ownerTag()).toBe(`${process.pid}:${startTimeOf(process.pid)}:${key}`);
-    expect(startTimeOf(process.pid)).toMatch(/^\d+$/);
-    expect(startTimeOf(999999999)).toBeUndefined();
+    expect(ownerTag()).toBe(`${process.pid}:${processStartTicks(process.pid)}:${key}`);
+    expect(processStartTicks(process.pid)).toBeGreaterThan(0);
+    expect(processStartTicks(999999999)).toBeUndefined();
   });
 });

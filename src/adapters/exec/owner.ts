@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { processStartTicks, readProcStat } from '../host/proc.js';
 
 /**
  * Which Logos process started a child, written into the child's environment
@@ -11,34 +12,22 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 export const OWNER_ENV = 'LOGOS_SPAWNED_BY';
 
-let homeKey = '';
-
-/** The state directory this process works on (set once by the composition root). */
-export function setOwnerHome(stateDir: string): void {
-  homeKey = createHash('sha256').update(stateDir).digest('hex').slice(0, 16);
-}
-
 export function ownerHomeKey(stateDir: string): string {
   return createHash('sha256').update(stateDir).digest('hex').slice(0, 16);
 }
 
-/** A process's start time in clock ticks since boot (field 22 of /proc/PID/stat), or undefined. */
-export function startTimeOf(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: fields count from the last ')'.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return rest[19];
-  } catch {
-    return undefined;
-  }
+let homeKey = '';
+
+/** The state directory this process works on (set once by the composition root). */
+export function setOwnerHome(stateDir: string): void {
+  homeKey = ownerHomeKey(stateDir);
 }
 
 let selfTag: string | undefined;
 
 /** This process's tag for its children's environment. */
 export function ownerTag(): string {
-  selfTag ??= `${process.pid}:${startTimeOf(process.pid) ?? '0'}`;
+  selfTag ??= `${process.pid}:${processStartTicks(process.pid) ?? 0}`;
   return `${selfTag}:${homeKey}`;
 }
 
@@ -49,7 +38,7 @@ export interface Orphan {
   ownerPid: number;
   cmdline: string;
   /** Its own start time, to know it again (and never signal a process that took its pid). */
-  startTime: string;
+  startTicks: number;
 }
 
 /**
@@ -81,24 +70,17 @@ export function findOrphans(stateDir: string, proc = '/proc'): Orphan[] {
     if (ownerHome !== key) continue;
     const ownerPid = Number(ownerPidText);
     if (!Number.isInteger(ownerPid) || ownerPid <= 0) continue;
-    if (startTimeOf(ownerPid) === ownerStart) continue; // the owner still runs
-    let stat: string;
-    try {
-      stat = readFileSync(`${proc}/${p}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] === 'Z') continue; // already dead, waiting for its parent
-    const pgid = Number(fields[2]);
-    if (pgid !== pid) continue; // not the group leader: its leader is (or was) the one to stop
+    if (String(processStartTicks(ownerPid)) === ownerStart) continue; // the owner still runs
+    const st = readProcStat(p, proc);
+    if (!st || st.state === 'Z' || st.state === 'X') continue; // gone, or dead and waiting for its parent
+    if (st.pgid !== pid) continue; // not the group leader: its leader is (or was) the one to stop
     let cmdline = '';
     try {
       cmdline = readFileSync(`${proc}/${p}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
     } catch {
       // gone meanwhile
     }
-    out.push({ pid, pgid, ownerPid, cmdline, startTime: fields[19] ?? '' });
+    out.push({ pid, pgid: st.pgid, ownerPid, cmdline, startTicks: st.startTicks });
   }
   return out;
 }

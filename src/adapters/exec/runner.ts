@@ -84,7 +84,8 @@ function installExitHook(): void {
   });
 }
 
-function killGroup(pid: number, sig: NodeJS.Signals): void {
+/** Signal a process group (a child Logos started leads its own), or the process alone if that fails. */
+export function killGroup(pid: number, sig: NodeJS.Signals): void {
   try {
     process.kill(-pid, sig);
   } catch {

@@ -1,9 +1,8 @@
 import type { App } from '../../app/context.js';
 import { getProviderStatuses } from '../../app/provider-status.js';
-import { collectStatus, runSummary, type StatusReport } from '../../app/status.js';
-import { findExecutable } from '../../adapters/exec/which.js';
+import { collectStatus, probeGateways, runSummary, type StatusReport } from '../../app/status.js';
 import { LogosError } from '../../core/errors.js';
-import { gatewayStatus, type GatewayStatusEntry } from '../../core/gateways.js';
+import type { GatewayStatusEntry } from '../../core/gateways.js';
 import type { Frame } from '../../core/protocol.js';
 import { redactValue } from '../../core/redact.js';
 import { recordedResultFrame } from '../../core/runs.js';
@@ -84,13 +83,7 @@ export class FilesSource implements DataSource {
       const now = Date.now();
       if (now - gatewaysAt >= cfg.daemonProbeSec * 1000) {
         gatewaysAt = now;
-        const names = Object.keys((await this.app.gateways.read()).gateways).sort();
-        gatewayResults =
-          names.length > 0 && findExecutable(cfg.binaries.openshell, this.app.env.PATH)
-            ? await gatewayStatus(this.app.gatewayCtx(), names).catch((err: unknown) =>
-                names.map((name) => ({ name, reachable: false, status: 'error', error: err instanceof Error ? err.message : String(err), latency_ms: 0, checked_at: new Date().toISOString() })),
-              )
-            : [];
+        gatewayResults = await probeGateways(this.app);
       }
       const remoteDue = now - remoteAt >= cfg.daemonSandboxSec * 1000;
       const report = await this.collect(previous, gatewayResults, remoteDue);
@@ -148,11 +141,11 @@ export class FilesSource implements DataSource {
 
   async startRun(input: StartRunInput): Promise<{ id: string }> {
     const controller = new AbortController();
-    let position = 0;
     let id = '';
     const early: FrameView[] = [];
+    // Frames come numbered (`seq`) from startRun, as the daemon serves them.
     const onFrame = (raw: Frame): void => {
-      const frame = { ...(raw as Record<string, unknown>), seq: position++ } as FrameView;
+      const frame = raw as FrameView;
       if (!id) {
         early.push(frame);
         return;
