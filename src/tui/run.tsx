@@ -1,6 +1,4 @@
-import { render } from 'ink';
 import type { DataSource } from './model.js';
-import { DashboardRoot } from './root.js';
 import { DashboardStore } from './store.js';
 
 /**
@@ -25,12 +23,30 @@ export interface RunDashboardOptions {
   patchConsole?: boolean;
 }
 
+/**
+ * ink decides once, when it loads, whether it runs in CI (a CI or CONTINUOUS_INTEGRATION
+ * variable) and then draws nothing until it exits. The dashboard only starts on a terminal
+ * (the command checks), where a live screen is what was asked for, so ink and the views that
+ * use it load here, lazily, with those variables set aside; they are put back at once.
+ */
+async function loadInk(): Promise<[typeof import('ink'), typeof import('./root.js')]> {
+  const names = ['CI', 'CONTINUOUS_INTEGRATION'] as const;
+  const saved = names.map((name) => [name, process.env[name]] as const);
+  for (const name of names) delete process.env[name];
+  try {
+    return await Promise.all([import('ink'), import('./root.js')]);
+  } finally {
+    for (const [name, value] of saved) if (value !== undefined) process.env[name] = value;
+  }
+}
+
 const ENTER_ALT_SCREEN = '\u001b[?1049h\u001b[H\u001b[2J';
 const LEAVE_ALT_SCREEN = '\u001b[?1049l';
 const SHOW_CURSOR = '\u001b[?25h';
 
 export async function runDashboard(opts: RunDashboardOptions): Promise<void> {
   const { stdout } = opts;
+  const [{ render }, { DashboardRoot }] = await loadInk();
   let restored = false;
   // Also on a crash that never reaches React: Node runs exit listeners before it prints an
   // uncaught exception, so the error lands on the shell's screen (test/tui/dashboard-pty.test.ts).

@@ -21,7 +21,7 @@ export class FakeSource implements DataSource {
 
   constructor(
     readonly mode: 'daemon' | 'files' = 'daemon',
-    private readonly initial: Snapshot | undefined = fixtureSnapshot(),
+    readonly initial: Snapshot | undefined = fixtureSnapshot(),
   ) {}
 
   /** Updates go to the dashboard as the daemon's event stream would deliver them. */

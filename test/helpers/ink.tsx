@@ -60,6 +60,11 @@ export async function renderDashboard(
   };
   // Input is read once the app has mounted and drawn (ink attaches stdin in an effect).
   await until((f) => f.includes('Logos'), 'the first frame');
+  // And the source's first snapshot on screen: a key pressed before would act on empty panes
+  // (Enter on no run opens nothing), which is right for the dashboard and a lost key for a test.
+  const first = source.initial;
+  const count = (n: number): string => n.toLocaleString('en-US');
+  if (first) await until((f) => plain(f).includes(`Gateways ${count(first.gateways.length)}`) && plain(f).includes(`Runs ${count(first.runs.length)}`), 'the first snapshot');
   // ink starts reading keys in an effect, which React may run some turns after the first frame
   // (its scheduler yields on a busy machine): a key written before that would be lost.
   const stdin = r.stdin as unknown as NodeJS.EventEmitter;

@@ -38,9 +38,8 @@ afterEach(async () => {
 });
 
 function open(args: string[], size = { columns: 120, rows: 40 }): TmuxSession {
-  // No CI variable: ink draws only the last frame when it thinks it runs in CI.
-  const env: NodeJS.ProcessEnv = { ...home.env };
-  delete env.CI;
+  // CI set, as on a CI machine: ink would draw only its last frame, but the dashboard is on a terminal.
+  const env: NodeJS.ProcessEnv = { ...home.env, CI: 'true' };
   session = new TmuxSession(env, shellAround(logosArgv(['dashboard', ...args])), size);
   return session;
 }

@@ -29,8 +29,8 @@ afterEach(() => {
 });
 
 function open(size: { columns: number; rows: number }, args: string[] = [], env: NodeJS.ProcessEnv = {}): TmuxSession {
-  // No CI variable: ink draws only the last frame when it thinks it runs in CI.
-  const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home, LANG: 'C.UTF-8', ...env };
+  // CI set, as on a CI machine: the dashboard still draws live (ink would otherwise wait for its exit).
+  const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home, LANG: 'C.UTF-8', CI: 'true', ...env };
   session = new TmuxSession(base, shellAround([process.execPath, entry, ...args]), size);
   return session;
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDashboard } from '../../src/tui/run.js';
 import { FakeSource } from '../helpers/fake-source.js';
 import { FakeTtyIn, FakeTtyOut } from '../helpers/fake-tty.js';
@@ -47,6 +47,27 @@ function expectRestored(t: ReturnType<typeof start>): void {
 }
 
 describe('runDashboard', () => {
+  // As on a CI machine, or a shell that exports CI: ink would then draw only when it exits.
+  // The dashboard runs only on a terminal, so it draws live anyway (ink loads inside runDashboard).
+  let saved: string | undefined;
+  beforeAll(() => {
+    saved = process.env.CI;
+    process.env.CI = 'true';
+  });
+  afterAll(() => {
+    if (saved === undefined) delete process.env.CI;
+    else process.env.CI = saved;
+  });
+
+  it('draws live even with CI set, and leaves CI as it found it', async () => {
+    const t = start();
+    await drawn(t.stdout, 't_0mx5cz1ab2c3d4e');
+    expect(process.env.CI).toBe('true');
+    t.controller.abort();
+    await t.done;
+    expectRestored(t);
+  });
+
   it('q: leaves the alternate screen, shows the cursor, raw mode off', async () => {
     const t = start();
     await drawn(t.stdout, 't_0mx5cz1ab2c3d4e');
