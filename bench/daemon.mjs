@@ -27,6 +27,7 @@ function rssKiB(pid) {
 
 export async function benchDaemon({ root, env, logos, report }) {
   const WebSocket = (await import('ws')).default;
+  const { currentLogFile } = await import(join(root, 'dist/log/files.js'));
   const daemon = spawn(process.execPath, [join(root, 'bin/logos.js'), 'daemon', 'run', '--port', '0', '--json'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
   const started = await new Promise((resolve, reject) => {
     let out = '';
@@ -80,7 +81,8 @@ export async function benchDaemon({ root, env, logos, report }) {
     const stalled = clients[0];
     stalled.ws._socket.pause();
     const rssBefore = rssKiB(daemon.pid);
-    const logFile = join(env.LOGOS_HOME, 'state', 'logs', 'logos.jsonl');
+    // Appended by hand to the file the daemon writes (the highest number; the first when none).
+    const logFile = currentLogFile(join(env.LOGOS_HOME, 'state', 'logs'));
     mkdirSync(join(env.LOGOS_HOME, 'state', 'logs'), { recursive: true });
     // Long enough that the stalled client's socket buffers (a few MiB) fill and its queue overflows.
     const seconds = 10;

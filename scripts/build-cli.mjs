@@ -7,6 +7,25 @@ import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/**
+ * pino-roll (the log's rotating stream) takes five functions from date-fns, which it calls
+ * only for date-named or time-rotated files; Logos rotates by size alone (src/log/logger.ts).
+ * `require('date-fns')` would put all of date-fns in front of every command that logs, so
+ * the bundle gets stand-ins that say so if they are ever called.
+ */
+const dateFnsLeftOut = {
+  name: 'date-fns-left-out',
+  setup(b) {
+    b.onResolve({ filter: /^date-fns$/ }, () => ({ path: 'date-fns', namespace: 'date-fns-left-out' }));
+    b.onLoad({ filter: /.*/, namespace: 'date-fns-left-out' }, () => ({
+      loader: 'js',
+      contents: ['format', 'addDays', 'addHours', 'parse', 'isValid']
+        .map((name) => `exports.${name} = () => { throw new Error('date-fns.${name} is not in the Logos bundle: the log rotates by size only (scripts/build-cli.mjs).'); };`)
+        .join('\n'),
+    }));
+  },
+};
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist', 'bundle');
 rmSync(outdir, { recursive: true, force: true });
@@ -29,5 +48,6 @@ await build({
   // React's production build: the development one (chosen when NODE_ENV is not
   // "production" at run time) profiles every render and made the dashboard several times slower.
   define: { 'process.env.NODE_ENV': '"production"' },
+  plugins: [dateFnsLeftOut],
   logLevel: 'warning',
 });

@@ -42,14 +42,14 @@ export async function makeBundle(a: App, opts: { daemon: DaemonInfo; doctor?: Do
   const [status, doctor, log, runs] = await Promise.all([
     collectStatus(a, { daemon: opts.daemon, providers: 'cache-only', probeGateways: false }).catch((e: Error) => ({ error: e.message })),
     runDoctor(a, { ...opts.doctor, fix: false, network: false }).catch((e: Error) => ({ error: e.message })),
-    readRecentLog(a.paths.logFile, 500, { filters: [] }).catch(() => []),
+    readRecentLog(a.paths.logs, 500, { filters: [] }).catch(() => []),
     a.runs.list(20).catch(() => []),
   ]);
   const bundle = {
     bundle_version: 1,
     created_at: new Date().toISOString(),
     versions: { logos: packageVersion(), node: process.versions.node, platform: `${process.platform} ${process.arch}`, bwrap, openshell, docker },
-    paths: { config: a.paths.config, state: a.paths.state, data: a.paths.data, log: a.paths.logFile },
+    paths: { config: a.paths.config, state: a.paths.state, data: a.paths.data, log: a.paths.logs },
     config: a.config,
     environment: Object.keys(a.env).filter((k) => /^(LOGOS_|OPENSHELL_|XDG_|NO_COLOR$)|_API_KEY$|_BASE_URL$/.test(k)).sort(),
     status,

@@ -81,7 +81,7 @@ export function createApp(env: NodeJS.ProcessEnv, opts: { source?: string } = {}
   setOwnerHome(paths.state);
   const config = loadConfig(paths);
   const rotateBytes = Number.isSafeInteger(config.logRotateBytes) && config.logRotateBytes >= 64 * 1024 ? config.logRotateBytes : undefined;
-  const logger = createFileLogger(paths.logFile, { level: envValue('LOGOS_LOG_LEVEL', env) ?? 'debug', source: opts.source ?? 'cli', ...(rotateBytes ? { rotateBytes } : {}) });
+  const logger = createFileLogger(paths.logs, { level: envValue('LOGOS_LOG_LEVEL', env) ?? 'debug', source: opts.source ?? 'cli', ...(rotateBytes ? { rotateBytes } : {}) });
   const vault = new Vault(paths, env);
   const credentials: CredentialSource = { get: (p, e) => vault.get(p, e) };
   const state = <T>(file: string, empty: () => T, validate: (v: unknown) => boolean) => new JsonFile<T>(join(paths.state, file), { empty, validate });

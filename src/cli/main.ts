@@ -30,7 +30,8 @@ export interface CommandEnv {
    * current turn, not the chat) returns true for the signals it took care of.
    */
   interrupt?: (sig: NodeJS.Signals) => boolean;
-  logFile?: string;
+  /** The unified log's directory, once the app is built (errors name its current file). */
+  logDir?: string;
 }
 
 type Register = (program: Command, env: CommandEnv) => void;

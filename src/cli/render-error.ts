@@ -1,6 +1,7 @@
 import { EXIT_CODES, type LogosError } from '../core/errors.js';
 import { redactText } from '../core/redact.js';
 import { stripControls } from '../core/text.js';
+import { currentLogFile } from '../log/files.js';
 import { colors } from './io.js';
 import type { CommandEnv } from './main.js';
 
@@ -14,5 +15,5 @@ export function renderError(env: CommandEnv, err: LogosError): void {
   // Messages can carry text from a worker or an upstream server: no control sequences.
   env.io.err.write(`${c.red('Error:')} ${stripControls(redactText(err.message))}\n`);
   if (err.hint) env.io.err.write(`${c.dim('Hint:')} ${stripControls(redactText(err.hint))}\n`);
-  if (env.logFile && err.exitCode !== EXIT_CODES.USAGE) env.io.err.write(c.dim(`Log: ${env.logFile}\n`));
+  if (env.logDir && err.exitCode !== EXIT_CODES.USAGE) env.io.err.write(c.dim(`Log: ${currentLogFile(env.logDir)}\n`));
 }

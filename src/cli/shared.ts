@@ -9,7 +9,7 @@ export async function app(env: CommandEnv): Promise<App> {
     const { createApp } = await import('../app/context.js');
     cached = createApp(process.env);
   }
-  env.logFile = cached.paths.logFile;
+  env.logDir = cached.paths.logs;
   return cached;
 }
 

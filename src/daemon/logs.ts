@@ -4,7 +4,7 @@ import type { EventBus } from '../core/events.js';
 import { redactText, redactValue } from '../core/redact.js';
 import { matches, parseFilter, parseLevel, parseLineCount, parseSince, type Selection } from '../log/filter.js';
 import { followLines } from '../log/follow.js';
-import { completeLinesEnd, openLog, readRecent, readRecentLog } from '../log/reader.js';
+import { readRecent, readRecentLog } from '../log/reader.js';
 import { parseLine, type LogEntry } from '../log/record.js';
 import type { Route } from './http.js';
 
@@ -32,11 +32,9 @@ function recordOf(e: LogEntry): unknown {
   return e.kind === 'record' ? redactValue(e.record) : { text: redactText(e.line) };
 }
 
-async function follow(res: ServerResponse, file: string, selection: Selection, limit: number, signal: AbortSignal): Promise<void> {
+async function follow(res: ServerResponse, dir: string, selection: Selection, limit: number, signal: AbortSignal): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store' });
-  const current = await openLog(file);
-  const end = current ? await completeLinesEnd(current.fh, current.size) : 0;
-  const recent = await readRecent(file, { limit, selection, current: current && { log: current, end } });
+  const { entries: recent, mark } = await readRecent(dir, { limit, selection, completeLines: true });
   const send = (entries: LogEntry[]): Promise<void> => {
     const text = entries.map((e) => `event: log.record\ndata: ${JSON.stringify(recordOf(e))}\n\n`).join('');
     if (!text || res.write(text)) return Promise.resolve();
@@ -50,7 +48,7 @@ async function follow(res: ServerResponse, file: string, selection: Selection, l
   const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
   keepAlive.unref();
   try {
-    for await (const lines of followLines(file, { signal, start: current && { log: current, pos: end } })) {
+    for await (const lines of followLines(dir, { signal, start: mark })) {
       await send(lines.map(parseLine).filter((e) => matches(e, selection)));
       if (signal.aborted) break;
     }
@@ -68,10 +66,10 @@ export function logRoutes(a: App, _bus: EventBus): Route[] {
       handler: async (c) => {
         const { selection, limit } = selectionOf(c.query);
         if (c.query.get('follow') === '1') {
-          await follow(c.res, a.paths.logFile, selection, limit, c.signal);
+          await follow(c.res, a.paths.logs, selection, limit, c.signal);
           return undefined;
         }
-        const entries = await readRecentLog(a.paths.logFile, limit, selection);
+        const entries = await readRecentLog(a.paths.logs, limit, selection);
         return { body: { items: entries.map(recordOf) } };
       },
     },

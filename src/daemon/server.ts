@@ -10,7 +10,7 @@ import type { GatewayStatusEntry } from '../core/gateways.js';
 import { LogosError } from '../core/errors.js';
 import { redactText, redactValue } from '../core/redact.js';
 import { followLines } from '../log/follow.js';
-import { completeLinesEnd, openLog } from '../log/reader.js';
+import { markLogEnd } from '../log/reader.js';
 import { parseLine } from '../log/record.js';
 import { apiRoutes, RunRegistry } from './api.js';
 import { ensureToken, liveDaemon, processStartTicks, removePidFile, writePidFile } from './files.js';
@@ -232,9 +232,8 @@ export async function startDaemon(a: App, opts: DaemonOptions = {}): Promise<Run
   // The unified log as events (log.record), for the dashboard and any WebSocket client.
   const logFollow = new AbortController();
   void (async () => {
-    const current = await openLog(a.paths.logFile);
-    const start = current ? { log: current, pos: await completeLinesEnd(current.fh, current.size) } : undefined;
-    for await (const lines of followLines(a.paths.logFile, { signal: logFollow.signal, start })) {
+    const start = await markLogEnd(a.paths.logs);
+    for await (const lines of followLines(a.paths.logs, { signal: logFollow.signal, start })) {
       for (const line of lines) {
         const e = parseLine(line);
         if (e.kind === 'record') bus.publish('log.record', { kind: 'log', id: typeof e.record.source === 'string' ? e.record.source : 'log' }, redactValue(e.record), 'log');

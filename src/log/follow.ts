@@ -1,56 +1,58 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
-import { isMissing, openLog, readAt, type OpenLog } from './reader.js';
+import { open } from 'node:fs/promises';
+import { logFiles } from './files.js';
+import { isMissing, readAt, type LogMark } from './reader.js';
 
 /**
  * Following the unified log like `tail -F`: new complete lines as they are appended.
- * The writer rotates by renaming logos.jsonl to logos.jsonl.1 and creating a new file,
- * so each poll finishes the file it has open and, when the path now names another file
- * (inode changed) or none, moves on to the new one from its start. A file that does not
- * exist yet is waited for. fs.watch on the directory wakes the poll early; a timer is
- * the fallback (watch events are not guaranteed, e.g. on network file systems).
+ * The log is several numbered files (log/files.ts); every poll lists them and reads what
+ * was added to each since the last poll, in number order, so lines a slower writer still
+ * appends to an older file are not missed. A new file is read from its start; a file that
+ * went away is let go; none at all is waited for. fs.watch on the directory wakes the poll
+ * early; a timer is the fallback (watch events are not guaranteed, e.g. on network file systems).
  */
 
 export interface FollowOptions {
   signal: AbortSignal;
-  /** The file already open and where its unread part begins (after an initial read). */
-  start?: { log: OpenLog; pos: number } | undefined;
+  /** Where an initial read stopped in each file (log/reader.ts): those parts are not read again. */
+  start?: LogMark | undefined;
   /** Fallback poll interval. */
   pollMs?: number;
-  /** Called whenever a poll finds no file at the path (for tests and status displays). */
+  /** Called whenever a poll finds no log file (for tests and status displays). */
   onWait?: () => void;
 }
 
 const CHUNK = 64 * 1024;
 /** A "line" that never ends is passed on in pieces rather than held in memory. */
 const MAX_PARTIAL = 1024 * 1024;
+const LOG_NAME = /^logos\.\d+\.jsonl$/;
+
+interface Tracked {
+  dev: number;
+  ino: number;
+  pos: number;
+  partial: Buffer;
+}
 
 class Follower {
-  private cur: OpenLog | undefined;
-  private pos = 0;
-  private partial = Buffer.alloc(0);
+  private readonly tracked = new Map<string, Tracked>();
   private watcher: FSWatcher | undefined;
   private dirty = false;
   private wakeNow: (() => void) | undefined;
 
   constructor(
-    private readonly file: string,
+    private readonly dir: string,
     private readonly opts: FollowOptions,
   ) {
-    if (opts.start) {
-      this.cur = opts.start.log;
-      this.pos = opts.start.pos;
-    }
+    for (const f of opts.start?.files ?? []) this.tracked.set(f.path, { dev: f.dev, ino: f.ino, pos: f.end, partial: Buffer.alloc(0) });
   }
 
-  /** Watch the directory, not the file: the file is replaced on rotation and may not exist yet. */
+  /** Watch the directory: files come and go in it, and it may not exist yet. */
   ensureWatcher(): void {
     if (this.watcher) return;
-    const base = basename(this.file);
     try {
-      this.watcher = watch(dirname(this.file), { persistent: true }, (_event, name) => {
-        if (!name || name === base || name === `${base}.1`) this.poke();
+      this.watcher = watch(this.dir, { persistent: true }, (_event, name) => {
+        if (!name || LOG_NAME.test(name)) this.poke();
       });
       this.watcher.on('error', () => this.closeWatcher());
     } catch {
@@ -90,78 +92,77 @@ class Follower {
 
   async poll(): Promise<string[]> {
     const out: string[] = [];
-    if (!this.cur) {
-      this.cur = await openLog(this.file);
-      if (!this.cur) {
-        // The directory may have gone too, taking the watch with it: watch again once it is back.
-        this.closeWatcher();
-        this.opts.onWait?.();
-        return out;
+    const files = await logFiles(this.dir);
+    if (files.length === 0) {
+      // The directory may have gone, taking the watch with it: watch again once it is back.
+      this.closeWatcher();
+      this.opts.onWait?.();
+    }
+    const seen = new Set<string>();
+    for (const f of files) {
+      let fh;
+      try {
+        fh = await open(f.path, 'r');
+      } catch (err) {
+        if (isMissing(err)) continue; // removed since the listing
+        throw err;
       }
-      this.pos = 0;
-      this.partial = Buffer.alloc(0);
+      seen.add(f.path);
+      try {
+        const st = await fh.stat();
+        let t = this.tracked.get(f.path);
+        if (!t || t.ino !== st.ino || t.dev !== st.dev) {
+          // A file we have not seen (or another file under a known name): all of it is new.
+          if (t) this.flushPartial(t, out);
+          t = { dev: st.dev, ino: st.ino, pos: 0, partial: Buffer.alloc(0) };
+          this.tracked.set(f.path, t);
+        }
+        if (st.size < t.pos) {
+          // Truncated in place: what is there now is new.
+          t.pos = 0;
+          t.partial = Buffer.alloc(0);
+        }
+        while (t.pos < st.size) {
+          const buf = Buffer.alloc(Math.min(CHUNK, st.size - t.pos));
+          const got = await readAt(fh, buf, t.pos);
+          if (got === 0) break;
+          t.pos += got;
+          this.take(t, buf.subarray(0, got), out);
+        }
+      } finally {
+        await fh.close();
+      }
     }
-    await this.drain(this.cur, out);
-    let now;
-    try {
-      now = await stat(this.file);
-    } catch (err) {
-      if (!isMissing(err)) throw err;
-    }
-    if (!now || now.ino !== this.cur.ino || now.dev !== this.cur.dev) {
-      // Rotated or removed: finish the old file (a writer may have added to it since), then start over.
-      await this.drain(this.cur, out);
-      this.flushPartial(out);
-      await this.close();
-      out.push(...(await this.poll()));
+    for (const [path, t] of this.tracked) {
+      if (seen.has(path)) continue;
+      this.flushPartial(t, out);
+      this.tracked.delete(path);
     }
     return out;
   }
 
-  private async drain(cur: OpenLog, out: string[]): Promise<void> {
-    const { size } = await cur.fh.stat();
-    if (size < this.pos) {
-      // Truncated in place: what is there now is new.
-      this.pos = 0;
-      this.partial = Buffer.alloc(0);
-    }
-    while (this.pos < size) {
-      const buf = Buffer.alloc(Math.min(CHUNK, size - this.pos));
-      const got = await readAt(cur.fh, buf, this.pos);
-      if (got === 0) break;
-      this.pos += got;
-      this.take(buf.subarray(0, got), out);
-    }
-  }
-
-  private take(chunk: Buffer, out: string[]): void {
-    const data = this.partial.length > 0 ? Buffer.concat([this.partial, chunk]) : chunk;
+  private take(t: Tracked, chunk: Buffer, out: string[]): void {
+    const data = t.partial.length > 0 ? Buffer.concat([t.partial, chunk]) : chunk;
     let start = 0;
     for (let i = data.indexOf(0x0a); i >= 0; i = data.indexOf(0x0a, start)) {
       const line = data.toString('utf8', start, i);
       if (line.trim() !== '') out.push(line);
       start = i + 1;
     }
-    this.partial = Buffer.from(data.subarray(start));
-    if (this.partial.length > MAX_PARTIAL) this.flushPartial(out);
+    t.partial = Buffer.from(data.subarray(start));
+    if (t.partial.length > MAX_PARTIAL) this.flushPartial(t, out);
   }
 
-  private flushPartial(out: string[]): void {
-    const line = this.partial.toString('utf8');
+  private flushPartial(t: Tracked, out: string[]): void {
+    const line = t.partial.toString('utf8');
     if (line.trim() !== '') out.push(line);
-    this.partial = Buffer.alloc(0);
-  }
-
-  async close(): Promise<void> {
-    const cur = this.cur;
-    this.cur = undefined;
-    await cur?.fh.close();
+    t.partial = Buffer.alloc(0);
   }
 }
 
 /** Batches of new lines (without their newline) until `signal` aborts. */
-export async function* followLines(file: string, opts: FollowOptions): AsyncGenerator<string[], void, undefined> {
-  const f = new Follower(file, opts);
+export async function* followLines(dir: string, opts: FollowOptions): AsyncGenerator<string[], void, undefined> {
+  const f = new Follower(dir, opts);
   try {
     while (!opts.signal.aborted) {
       f.ensureWatcher();
@@ -171,6 +172,5 @@ export async function* followLines(file: string, opts: FollowOptions): AsyncGene
     }
   } finally {
     f.closeWatcher();
-    await f.close();
   }
 }

@@ -1,11 +1,11 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { matches, type Selection } from './filter.js';
+import { logFiles } from './files.js';
 import { parseLine, timeOf, type LogEntry } from './record.js';
 
 /**
- * Reading the unified log from its end: the last N matching lines of logos.jsonl,
- * continuing into the rotated logos.jsonl.1 when the current file has too few.
- * Returns data; printing is the CLI's job.
+ * Reading the unified log from its end: the last N matching lines of the newest file,
+ * continuing into older ones when it has too few. Returns data; printing is the CLI's job.
  */
 
 export interface OpenLog {
@@ -92,57 +92,64 @@ export async function completeLinesEnd(fh: FileHandle, end: number, chunkSize = 
   return 0;
 }
 
+/** Where reading stopped in each log file: a follower goes on from there (log/follow.ts). */
+export interface LogMark {
+  files: { path: string; dev: number; ino: number; end: number }[];
+}
+
 export interface RecentOptions {
   /** How many matching lines at most (Infinity: all). */
   limit: number;
   selection: Selection;
-  /** The current log, already open, read up to `end` (the follower goes on from there). */
-  current?: { log: OpenLog; end: number } | undefined;
+  /** Stop each file at its last complete line (a follower takes the rest). */
+  completeLines?: boolean;
 }
 
-/** The last `limit` matching lines of the log at `file` and its rotated `file.1`, oldest first. */
-export async function readRecentLog(file: string, limit: number, selection: RecentOptions['selection']): Promise<LogEntry[]> {
-  const current = await openLog(file);
-  try {
-    return await readRecent(file, { limit, selection, current: current && { log: current, end: current.size } });
-  } finally {
-    await current?.fh.close();
-  }
+/** The last `limit` matching lines of the log in `dir`, oldest first. */
+export async function readRecentLog(dir: string, limit: number, selection: Selection): Promise<LogEntry[]> {
+  return (await readRecent(dir, { limit, selection })).entries;
 }
 
-/** The last `limit` matching lines of `opts.current` (the open log), then of `file.1`, oldest first. */
-export async function readRecent(file: string, opts: RecentOptions): Promise<LogEntry[]> {
+/** Where the log ends now (for a follower that shows only what comes next). */
+export async function markLogEnd(dir: string): Promise<LogMark> {
+  return (await readRecent(dir, { limit: 0, selection: { filters: [] }, completeLines: true })).mark;
+}
+
+/** The last `limit` matching lines, newest file first and back into older ones, and where each file was read to. */
+export async function readRecent(dir: string, opts: RecentOptions): Promise<{ entries: LogEntry[]; mark: LogMark }> {
   const newestFirst: LogEntry[] = [];
-  if (opts.limit <= 0) return newestFirst;
-  const stopBefore = opts.selection.since === undefined ? undefined : opts.selection.since - SINCE_SLACK_MS;
-
-  /** Scan one file; false when the scan should not go on to older files. */
-  const scan = async (fh: FileHandle, end: number): Promise<boolean> => {
-    for await (const line of linesBackward(fh, end)) {
-      const entry = parseLine(line);
-      if (stopBefore !== undefined && entry.kind === 'record') {
-        const t = timeOf(entry.record);
-        if (t !== undefined && t < stopBefore) return false;
-      }
-      if (!matches(entry, opts.selection)) continue;
-      newestFirst.push(entry);
-      if (newestFirst.length >= opts.limit) return false;
+  const mark: LogMark = { files: [] };
+  const opened: { log: OpenLog; end: number }[] = [];
+  try {
+    for (const f of await logFiles(dir)) {
+      const log = await openLog(f.path);
+      if (!log) continue; // removed since the listing
+      opened.push({ log, end: opts.completeLines ? await completeLinesEnd(log.fh, log.size) : log.size });
+      mark.files.push({ path: f.path, dev: log.dev, ino: log.ino, end: opened.at(-1)!.end });
     }
-    return true;
-  };
+    if (opts.limit <= 0) return { entries: [], mark };
+    const stopBefore = opts.selection.since === undefined ? undefined : opts.selection.since - SINCE_SLACK_MS;
 
-  const cur = opts.current;
-  if (!cur || (await scan(cur.log.fh, cur.end))) {
-    const rotated = await openLog(`${file}.1`);
-    if (rotated) {
-      try {
-        // Rotated between our two opens: .1 is the file we already read.
-        const same = cur && rotated.ino === cur.log.ino && rotated.dev === cur.log.dev;
-        if (!same) await scan(rotated.fh, rotated.size);
-      } finally {
-        await rotated.fh.close();
+    /** Scan one file; false when the scan should not go on to older files. */
+    const scan = async (fh: FileHandle, end: number): Promise<boolean> => {
+      for await (const line of linesBackward(fh, end)) {
+        const entry = parseLine(line);
+        if (stopBefore !== undefined && entry.kind === 'record') {
+          const t = timeOf(entry.record);
+          if (t !== undefined && t < stopBefore) return false;
+        }
+        if (!matches(entry, opts.selection)) continue;
+        newestFirst.push(entry);
+        if (newestFirst.length >= opts.limit) return false;
       }
+      return true;
+    };
+    for (let i = opened.length - 1; i >= 0; i--) {
+      const o = opened[i]!;
+      if (!(await scan(o.log.fh, o.end))) break;
     }
+    return { entries: newestFirst.reverse(), mark };
+  } finally {
+    await Promise.all(opened.map((o) => o.log.fh.close()));
   }
-  return newestFirst.reverse();
 }

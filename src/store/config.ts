@@ -25,7 +25,7 @@ export interface LogosConfig {
   workerFile: string;
   /** Ports tried for local gateways. */
   gatewayPortRange: [number, number];
-  /** The unified log moves to logos.jsonl.1 when it grows past this many bytes (checked while running too). */
+  /** The unified log starts its next file (logos.N.jsonl) when one grows past this many bytes, while running too. */
   logRotateBytes: number;
   /** Where the daemon listens. Off loopback every request needs the token, /health included. */
   daemonHost: string;

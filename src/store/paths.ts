@@ -11,10 +11,9 @@ export interface LogosPaths {
   config: string;
   state: string;
   data: string;
+  /** The unified debug log's directory (its files: log/files.ts). */
   logs: string;
   runtime: string;
-  /** The unified debug log. */
-  logFile: string;
   credentials: string;
   credentialsFile: string;
   /** The daemon's pid file and bearer token (a 0700 directory). */
@@ -51,7 +50,6 @@ function build(p: { home?: string; config: string; state: string; data: string; 
     data: p.data,
     logs,
     runtime: p.runtime,
-    logFile: join(logs, 'logos.jsonl'),
     credentials,
     credentialsFile: join(credentials, 'credentials.json'),
     daemonDir: join(p.state, 'daemon'),

@@ -55,15 +55,23 @@ export function makeHome(extraEnv: NodeJS.ProcessEnv = {}): Home {
     });
     return { child, done };
   };
-  const logFile = join(dir, 'logos', 'state', 'logs', 'logos.jsonl');
+  const logDir = join(dir, 'logos', 'state', 'logs');
+  // The unified log's files (logos.1.jsonl, logos.2.jsonl, …), oldest first.
+  const logText = (): string =>
+    (existsSync(logDir) ? readdirSync(logDir) : [])
+      .map((name) => /^logos\.(\d+)\.jsonl$/.exec(name))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .sort((a, b) => Number(a[1]) - Number(b[1]))
+      .map((m) => readFileSync(join(logDir, m[0]), 'utf8'))
+      .join('');
   return {
     dir,
     env,
     start,
     run: (args, opts) => start(args, opts).done,
-    logText: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
+    logText,
     log: () =>
-      (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '')
+      logText()
         .split('\n')
         .filter(Boolean)
         .map((l) => JSON.parse(l) as Record<string, unknown>),

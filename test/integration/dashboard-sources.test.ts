@@ -1,4 +1,5 @@
 import { appendFileSync } from 'node:fs';
+import { currentLogFile } from '../../src/log/files.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app/context.js';
 import { DaemonSource } from '../../src/cli/dashboard/daemon-source.js';
@@ -90,7 +91,7 @@ describe('the daemon source', () => {
       // The log: recent records, and new ones as they are written.
       const recent = await source.recentLogs(50);
       expect(recent.some((r) => r.msg === 'daemon started')).toBe(true);
-      appendFileSync(paths.logFile, `${JSON.stringify({ ts: new Date().toISOString(), level: 'warn', source: 'test', msg: 'written by hand', sandbox: 'work' })}\n`);
+      appendFileSync(currentLogFile(paths.logs), `${JSON.stringify({ ts: new Date().toISOString(), level: 'warn', source: 'test', msg: 'written by hand', sandbox: 'work' })}\n`);
       const rec = await waitFor(() => c.logs().find((r) => r.msg === 'written by hand'), 'the new log record');
       expect(rec).toMatchObject({ level: 'warn', source: 'test', fields: { sandbox: 'work' } });
 

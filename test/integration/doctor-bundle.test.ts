@@ -66,7 +66,7 @@ describe('logos debug bundle', () => {
     writeFileSync(L('state', 'routes.json'), JSON.stringify(routes));
     // A log record carrying a key (say, from an older version that did not mask it).
     mkdirSync(L('state', 'logs'), { recursive: true });
-    appendFileSync(L('state', 'logs', 'logos.jsonl'), `${JSON.stringify({ ts: new Date().toISOString(), level: 'error', source: 'cli', msg: `upstream said: invalid key ${logKey} and ${vaultKey}` })}\n`);
+    appendFileSync(L('state', 'logs', 'logos.1.jsonl'), `${JSON.stringify({ ts: new Date().toISOString(), level: 'error', source: 'cli', msg: `upstream said: invalid key ${logKey} and ${vaultKey}` })}\n`);
     const out = join(home.dir, 'bundle.json');
     const r = await home.run(['debug', 'bundle', '-o', out], { env: { OPENAI_API_KEY: envKey, MY_SERVICE_TOKEN: odd } });
     expect(r.code, r.stderr).toBe(0);

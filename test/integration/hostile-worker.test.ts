@@ -226,21 +226,29 @@ describe('floods', () => {
     expect(relayed.length).toBeGreaterThan(0);
     for (const l of relayed) expect(l).toMatchObject({ source: 'worker', sandbox: 'fake', route: 'fake' });
     // No record carries a key twice.
-    for (const line of readFileSync(join(logDir, 'logos.jsonl'), 'utf8').split('\n').filter(Boolean)) {
+    for (const line of home.logText().split('\n').filter(Boolean)) {
       const keys = topLevelKeys(line);
       expect(keys.length, line.slice(0, 200)).toBe(new Set(keys).size);
     }
   }, 120_000);
 
-  it('rotates the log by size while a run is still writing it', async () => {
+  it('rolls the log to a new file by size while a run is still writing it, and keeps the newest four', async () => {
     await setup();
     mkdirSync(join(home.dir, 'logos', 'config'), { recursive: true });
     writeFileSync(join(home.dir, 'logos', 'config', 'config.json'), JSON.stringify({ logRotateBytes: 300_000 }));
     const r = await runWith('stderr-flood', ['run', '--json', '3']);
     expect(r.code, r.stderr).toBe(0);
     const logDir = join(home.dir, 'logos', 'state', 'logs');
-    expect(existsSync(join(logDir, 'logos.jsonl.1'))).toBe(true);
-    expect(statSync(join(logDir, 'logos.jsonl')).size).toBeLessThan(2 * 300_000 + 64 * 1024);
+    const files = readdirSync(logDir).filter((f) => /^logos\.\d+\.jsonl$/.test(f));
+    // The flood is capped per run (~2 MiB relayed): several files of 300 kB, the oldest removed.
+    expect(files.length).toBe(4);
+    expect(files).not.toContain('logos.1.jsonl');
+    // pino-roll starts the next file after the write that crossed the limit has drained: a file
+    // can end past it by what one burst of relayed lines adds (one pipe read's worth).
+    for (const f of files) expect(statSync(join(logDir, f)).size).toBeLessThan(300_000 + 128 * 1024);
+    // The run's last records are in the newest file.
+    const newest = files.sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1])).at(-1) as string;
+    expect(readFileSync(join(logDir, newest), 'utf8')).toContain('"msg":"task finished"');
   }, 60_000);
 });
 

@@ -1,21 +1,25 @@
-import { appendFileSync, linkSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseFilter } from '../../src/log/filter.js';
 import { followLines, type FollowOptions } from '../../src/log/follow.js';
-import { completeLinesEnd, linesBackward, openLog, readRecent } from '../../src/log/reader.js';
+import { completeLinesEnd, linesBackward, markLogEnd, readRecent, readRecentLog } from '../../src/log/reader.js';
 import { waitFor } from '../helpers/logos.js';
 
-/** The file side of `logos debug tail`: reading backwards across logos.jsonl and .1, and following. */
+/** The file side of `logos debug tail`: reading backwards across the numbered log files (logos.N.jsonl), and following them. */
 
 let dir: string;
+let logs: string;
 let file: string;
+/** The log file numbered n. */
+const nth = (n: number): string => join(logs, `logos.${n}.jsonl`);
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'logos-log-'));
-  file = join(dir, 'logs', 'logos.jsonl');
-  mkdirSync(join(dir, 'logs'));
+  logs = join(dir, 'logs');
+  file = nth(1);
+  mkdirSync(logs);
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -60,49 +64,54 @@ describe('readRecent', () => {
   it.each([
     [2, ['n3', 'n4']],
     [4, ['o2', 'n1', 'n3', 'n4']],
-    [50, ['o1', 'o2', 'n1', 'n3', 'n4']],
+    [50, ['a1', 'o1', 'o2', 'n1', 'n3', 'n4']],
     [0, []],
-  ])('the last %i lines come from logos.jsonl, then logos.jsonl.1', async (limit, want) => {
-    writeFileSync(`${file}.1`, rec('o1') + rec('o2'));
-    writeFileSync(file, rec('n1') + rec('n2', { level: 'debug' }) + rec('n3') + rec('n4'));
-    const log = await openLog(file);
-    const got = await readRecent(file, { limit, selection: { filters: [parseFilter('level!=debug')] }, current: log && { log, end: log.size } });
-    await log?.fh.close();
+  ])('the last %i lines come from the highest number, then the lower ones (numbers, not names, in order)', async (limit, want) => {
+    writeFileSync(nth(9), rec('a1'));
+    writeFileSync(nth(10), rec('o1') + rec('o2'));
+    writeFileSync(nth(11), rec('n1') + rec('n2', { level: 'debug' }) + rec('n3') + rec('n4'));
+    // Not the log's: an older layout's file, other names.
+    writeFileSync(join(logs, 'logos.jsonl'), rec('legacy'));
+    writeFileSync(join(logs, 'logos.x.jsonl'), rec('other'));
+    writeFileSync(join(logs, 'daemon.stderr'), 'noise\n');
+    const got = await readRecentLog(logs, limit, { filters: [parseFilter('level!=debug')] });
     expect(msgs(got)).toEqual(want);
   });
 
-  it('reads only logos.jsonl.1 when logos.jsonl is missing', async () => {
-    writeFileSync(`${file}.1`, rec('old'));
-    expect(msgs(await readRecent(file, { limit: 10, selection: sel }))).toEqual(['old']);
-    expect(await readRecent(join(dir, 'nothing-here.jsonl'), { limit: 10, selection: sel })).toEqual([]);
-  });
-
-  it('does not read the same file twice when .1 is the file already open (rotated in between)', async () => {
-    writeFileSync(file, rec('only'));
-    linkSync(file, `${file}.1`);
-    const log = await openLog(file);
-    const got = await readRecent(file, { limit: 10, selection: sel, current: log && { log, end: log.size } });
-    await log?.fh.close();
-    expect(msgs(got)).toEqual(['only']);
+  it('nothing from a missing or empty directory', async () => {
+    expect(await readRecentLog(join(dir, 'nothing-here'), 10, sel)).toEqual([]);
+    expect(await readRecentLog(logs, 10, sel)).toEqual([]);
   });
 
   it('with --since stops at records well before it, and keeps lines that are not JSON', async () => {
-    writeFileSync(`${file}.1`, rec('ancient', { ts: '2025-01-01T08:00:00Z' }));
-    writeFileSync(file, [rec('old', { ts: '2025-01-01T09:00:00Z' }), 'not json\n', rec('new', { ts: '2025-01-01T10:00:00Z' })].join(''));
-    const log = await openLog(file);
-    const got = await readRecent(file, { limit: Infinity, selection: { filters: [], since: Date.parse('2025-01-01T09:30:00Z') }, current: log && { log, end: log.size } });
-    await log?.fh.close();
-    expect(got.map((e) => e.line)).toEqual(['not json', rec('new', { ts: '2025-01-01T10:00:00Z' }).trimEnd()]);
+    writeFileSync(nth(1), rec('ancient', { ts: '2025-01-01T08:00:00Z' }));
+    writeFileSync(nth(2), [rec('old', { ts: '2025-01-01T09:00:00Z' }), 'not json\n', rec('new', { ts: '2025-01-01T10:00:00Z' })].join(''));
+    const { entries } = await readRecent(logs, { limit: Infinity, selection: { filters: [], since: Date.parse('2025-01-01T09:30:00Z') } });
+    expect(entries.map((e) => e.line)).toEqual(['not json', rec('new', { ts: '2025-01-01T10:00:00Z' }).trimEnd()]);
+  });
+
+  it('marks where each file was read to; with completeLines, before a line still being written', async () => {
+    writeFileSync(nth(1), 'a\n');
+    writeFileSync(nth(2), 'b\nhalf-');
+    const whole = await readRecent(logs, { limit: 10, selection: sel });
+    expect(whole.entries.map((e) => e.line)).toEqual(['a', 'b', 'half-']);
+    const complete = await readRecent(logs, { limit: 10, selection: sel, completeLines: true });
+    expect(complete.entries.map((e) => e.line)).toEqual(['a', 'b']);
+    expect(complete.mark.files.map((f) => [f.path, f.end])).toEqual([
+      [nth(1), 2],
+      [nth(2), 2],
+    ]);
+    expect((await markLogEnd(logs)).files.map((f) => f.end)).toEqual([2, 2]);
   });
 });
 
 describe('followLines', () => {
-  function follow(extra: Partial<FollowOptions> = {}) {
+  function follow(extra: Partial<FollowOptions> = {}, at = logs) {
     const ac = new AbortController();
     const lines: string[] = [];
     let waits = 0;
     const done = (async () => {
-      for await (const batch of followLines(file, { signal: ac.signal, pollMs: 20, onWait: () => waits++, ...extra })) lines.push(...batch);
+      for await (const batch of followLines(at, { signal: ac.signal, pollMs: 20, onWait: () => waits++, ...extra })) lines.push(...batch);
     })();
     return {
       lines,
@@ -127,52 +136,52 @@ describe('followLines', () => {
   });
 
   it('goes on from where an initial read stopped, without repeating or cutting a line', async () => {
-    writeFileSync(file, 'a\nb\nhalf-');
-    const log = await openLog(file);
-    if (!log) throw new Error('no log');
-    const end = await completeLinesEnd(log.fh, log.size);
-    const first = await readRecent(file, { limit: 10, selection: { filters: [] }, current: { log, end } });
-    expect(first.map((e) => e.line)).toEqual(['a', 'b']);
-    const f = follow({ start: { log, pos: end } });
-    appendFileSync(file, 'written\nc\n');
+    writeFileSync(nth(1), 'old\n');
+    writeFileSync(nth(2), 'a\nb\nhalf-');
+    const first = await readRecent(logs, { limit: 10, selection: { filters: [] }, completeLines: true });
+    expect(first.entries.map((e) => e.line)).toEqual(['old', 'a', 'b']);
+    const f = follow({ start: first.mark });
+    appendFileSync(nth(2), 'written\nc\n');
     await waitFor(() => f.lines.includes('c'), 'c');
     await f.stop();
     expect(f.lines).toEqual(['half-written', 'c']);
   });
 
-  it('waits for a file that does not exist yet (nor its directory)', async () => {
-    file = join(dir, 'later', 'logos.jsonl');
-    const f = follow();
-    await waitFor(() => f.waits() >= 2, 'the follower to look for the file');
-    mkdirSync(join(dir, 'later'));
-    writeFileSync(file, 'hello\n');
+  it('waits for the first file (and its directory)', async () => {
+    const later = join(dir, 'later');
+    const f = follow({}, later);
+    await waitFor(() => f.waits() >= 2, 'the follower to look for the log');
+    mkdirSync(later);
+    writeFileSync(join(later, 'logos.1.jsonl'), 'hello\n');
     await waitFor(() => f.lines.includes('hello'), 'hello');
-    appendFileSync(file, 'again\n');
+    appendFileSync(join(later, 'logos.1.jsonl'), 'again\n');
     await waitFor(() => f.lines.includes('again'), 'again');
     await f.stop();
     expect(f.lines).toEqual(['hello', 'again']);
   });
 
-  it('survives rotation: the file renamed to .1 and a new one created', async () => {
-    writeFileSync(file, '');
+  it('follows a new number from its start, and still reads what a slower writer adds to the one before', async () => {
+    writeFileSync(nth(1), '');
     const f = follow();
-    appendFileSync(file, 'one\n');
+    appendFileSync(nth(1), 'one\n');
     await waitFor(() => f.lines.includes('one'), 'one');
-    renameSync(file, `${file}.1`);
-    writeFileSync(file, 'two\n');
+    writeFileSync(nth(2), 'two\n');
     await waitFor(() => f.lines.includes('two'), 'two');
-    appendFileSync(file, 'three\n');
-    await waitFor(() => f.lines.includes('three'), 'three');
+    // A process that opened logos.1 before the roll writes there until it joins logos.2.
+    appendFileSync(nth(1), 'late\n');
+    appendFileSync(nth(2), 'three\n');
+    await waitFor(() => f.lines.includes('three') && f.lines.includes('late'), 'three and late');
     await f.stop();
-    expect(f.lines).toEqual(['one', 'two', 'three']);
+    expect(f.lines.slice(0, 2)).toEqual(['one', 'two']);
+    expect(f.lines.slice(2).sort()).toEqual(['late', 'three']);
   });
 
-  it('survives removal and re-creation, and truncation in place', async () => {
+  it('lets a removed file go, reads a re-created one from its start, and starts over after truncation in place', async () => {
     writeFileSync(file, 'one\n');
     const f = follow();
     await waitFor(() => f.lines.includes('one'), 'one');
     rmSync(file);
-    await waitFor(() => f.waits() >= 1, 'the follower to notice the file is gone');
+    await waitFor(() => f.waits() >= 1, 'the follower to notice the log is gone');
     writeFileSync(file, 'two and more\n');
     await waitFor(() => f.lines.includes('two and more'), 'two');
     // shorter than what was read: whatever order the follower sees it in, it starts over
@@ -182,9 +191,21 @@ describe('followLines', () => {
     expect(f.lines).toEqual(['one', 'two and more', 'x']);
   });
 
-  it('ends when the signal aborts, also while waiting for a missing file', async () => {
-    file = join(dir, 'never', 'logos.jsonl');
-    const f = follow({ pollMs: 60_000 });
+  it('survives the directory removed and made again', async () => {
+    writeFileSync(file, 'first\n');
+    const f = follow();
+    await waitFor(() => f.lines.includes('first'), 'first');
+    rmSync(logs, { recursive: true });
+    await waitFor(() => f.waits() >= 1, 'the follower to notice');
+    mkdirSync(logs);
+    writeFileSync(nth(1), 'second\n');
+    await waitFor(() => f.lines.includes('second'), 'second');
+    await f.stop();
+    expect(f.lines).toEqual(['first', 'second']);
+  });
+
+  it('ends when the signal aborts, also while waiting for a missing directory', async () => {
+    const f = follow({ pollMs: 60_000 }, join(dir, 'never'));
     await waitFor(() => f.waits() >= 1, 'the first look');
     await f.stop();
     expect(f.lines).toEqual([]);

@@ -57,8 +57,8 @@ function guardedOut(io: Io, stop: AbortController) {
 }
 
 async function tail(env: CommandEnv, opts: TailOpts): Promise<void> {
-  const [{ matches, parseFilter, parseLevel, parseLineCount, parseSince }, { formatEntry, parseColorMode }, { parseLine }, { completeLinesEnd, openLog, readRecent }] =
-    await Promise.all([import('../../log/filter.js'), import('../../log/format.js'), import('../../log/record.js'), import('../../log/reader.js')]);
+  const [{ matches, parseFilter, parseLevel, parseLineCount, parseSince }, { formatEntry, parseColorMode }, { parseLine }, { readRecent }, { currentLogFile }] =
+    await Promise.all([import('../../log/filter.js'), import('../../log/format.js'), import('../../log/record.js'), import('../../log/reader.js'), import('../../log/files.js')]);
   if (opts.raw && opts.json) {
     throw new LogosError('INVALID_ARGUMENT', '--raw and --json are two different outputs; pick one.', {
       hint: '--raw prints the lines exactly as stored; --json prints one re-serialised record per line.',
@@ -74,7 +74,7 @@ async function tail(env: CommandEnv, opts: TailOpts): Promise<void> {
   const colorMode = parseColorMode(opts.color);
   const color = !opts.raw && !opts.json && (colorMode === 'always' || (colorMode === 'auto' && env.io.isTTY && !process.env.NO_COLOR));
   const a = await app(env);
-  const file = a.paths.logFile;
+  const dir = a.paths.logs;
   // --sandbox: the host's records about it, and the worker log kept inside it, by time.
   const sandbox = opts.sandbox === undefined ? undefined : await getSandbox(a.sandboxCtx(), opts.sandbox);
   if (sandbox) selection.filters.push({ key: 'sandbox', op: '=', value: sandbox.name });
@@ -99,12 +99,10 @@ async function tail(env: CommandEnv, opts: TailOpts): Promise<void> {
         .join(''),
     );
 
-  const current = await openLog(file);
-  let followerOwnsFile = false;
   try {
-    // When following, the initial read stops at the last complete line; the follower takes it from there.
-    const end = current ? (opts.follow ? await completeLinesEnd(current.fh, current.size) : current.size) : 0;
-    let recent = await readRecent(file, { limit, selection, current: current && { log: current, end } });
+    // When following, the initial read stops at each file's last complete line; the follower takes it from there.
+    const read = await readRecent(dir, { limit, selection, completeLines: opts.follow === true });
+    let recent = read.entries;
     if (sandbox) {
       const { mergeSandboxLog } = await import('../../log/merge.js');
       const workerLines = await a
@@ -118,17 +116,15 @@ async function tail(env: CommandEnv, opts: TailOpts): Promise<void> {
     }
     await emit(recent);
     if (!opts.follow) {
-      if (recent.length === 0 && env.io.isTTY && !opts.json && !opts.raw) env.io.err.write(`No matching log records in ${file}.\n`);
+      if (recent.length === 0 && env.io.isTTY && !opts.json && !opts.raw) env.io.err.write(`No matching log records in ${currentLogFile(dir)}.\n`);
       return;
     }
     const { followLines } = await import('../../log/follow.js');
-    followerOwnsFile = true;
-    for await (const lines of followLines(file, { signal: stop.signal, start: current && { log: current, pos: end } })) {
+    for await (const lines of followLines(dir, { signal: stop.signal, start: read.mark })) {
       await emit(lines.map(parseLine).filter((e) => matches(e, selection)));
       if (out.closed) break;
     }
   } finally {
-    if (!followerOwnsFile) await current?.fh.close();
     env.signal.removeEventListener('abort', onAbort);
   }
   if (out.failure) throw out.failure;
@@ -138,18 +134,21 @@ export function registerDebug(program: Command, env: CommandEnv): void {
   const debug = program.command('debug').description('Diagnostics: where Logos keeps its files and its log');
   debug
     .command('path')
-    .description('Print the unified log file and the config, state and data directories')
+    .description('Print the unified log file written now, and the log, config, state and data directories')
     .option('--json', 'print JSON')
     .action(async (opts: JsonOpt) => {
       setJson(env, opts);
       const a = await app(env);
       const p = a.paths;
+      const { currentLogFile } = await import('../../log/files.js');
+      const log = currentLogFile(p.logs);
       if (opts.json) {
-        printJson(env.io, { log: p.logFile, config: p.config, state: p.state, data: p.data, runtime: p.runtime });
+        printJson(env.io, { log, logs: p.logs, config: p.config, state: p.state, data: p.data, runtime: p.runtime });
         return;
       }
-      printLine(env.io, p.logFile);
+      printLine(env.io, log);
       if (env.io.isTTY) {
+        printLine(env.io, `logs    ${p.logs}`);
         printLine(env.io, `config  ${p.config}`);
         printLine(env.io, `state   ${p.state}`);
         printLine(env.io, `data    ${p.data}`);
@@ -184,7 +183,7 @@ export function registerDebug(program: Command, env: CommandEnv): void {
 
   debug
     .command('tail')
-    .description('Show the last records of the unified log (with the rotated logos.jsonl.1); -f keeps following it')
+    .description('Show the last records of the unified log (across its numbered files); -f keeps following it')
     .option('-f, --follow', 'keep printing new records as they are written; survives rotation, waits for a missing file (Ctrl-C stops)')
     .option('--filter <k=v>', 'only records whose field k is v (k=v) or is not v (k!=v); repeat to require several', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .option('--level <min>', 'only records at or above this level: trace, debug, info, warn, error, fatal')

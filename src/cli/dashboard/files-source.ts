@@ -8,7 +8,7 @@ import { redactValue } from '../../core/redact.js';
 import { recordedResultFrame } from '../../core/runs.js';
 import { daemonServices } from '../../daemon/services.js';
 import { followLines } from '../../log/follow.js';
-import { completeLinesEnd, openLog, readRecentLog } from '../../log/reader.js';
+import { markLogEnd, readRecentLog } from '../../log/reader.js';
 import { parseLine } from '../../log/record.js';
 import type { DataSource, FrameView, LogRecordView, StartRunInput, Update } from '../../tui/model.js';
 import { logRecordView, runView, snapshotOf } from './views.js';
@@ -106,10 +106,9 @@ export class FilesSource implements DataSource {
 
     // The unified log from its end: new records as they are written (rotation followed).
     void (async () => {
-      const file = this.app.paths.logFile;
-      const current = await openLog(file);
-      const start = current ? { log: current, pos: await completeLinesEnd(current.fh, current.size) } : undefined;
-      for await (const lines of followLines(file, { signal: stop.signal, start })) {
+      const dir = this.app.paths.logs;
+      const start = await markLogEnd(dir);
+      for await (const lines of followLines(dir, { signal: stop.signal, start })) {
         const records: LogRecordView[] = [];
         for (const line of lines) {
           const e = parseLine(line);
@@ -126,7 +125,7 @@ export class FilesSource implements DataSource {
   }
 
   async recentLogs(limit: number): Promise<LogRecordView[]> {
-    const entries = await readRecentLog(this.app.paths.logFile, Math.max(1, Math.floor(limit)), { filters: [] });
+    const entries = await readRecentLog(this.app.paths.logs, Math.max(1, Math.floor(limit)), { filters: [] });
     return entries.flatMap((e) => (e.kind === 'record' ? [logRecordView(redactValue(e.record) as Record<string, unknown>)] : []));
   }
 
