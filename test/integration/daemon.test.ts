@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { request } from 'node:http';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -102,7 +102,10 @@ describe('logos daemon', () => {
     const second = await home.run(['daemon', 'run', '--port', '0', '--json']);
     expect(second.code).toBe(4);
     expect(JSON.parse(second.stdout).error.code).toBe('ALREADY_EXISTS');
+    const pid = (JSON.parse(st.stdout) as { pid: number }).pid;
     expect((await home.run(['daemon', 'stop'])).code).toBe(0);
+    // Stopped means gone (not only its pid file): nothing writes into the home any more.
+    expect(existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')).toBe(false);
     const after = await home.run(['daemon', 'status', '--json']);
     expect(after.code).toBe(3);
     expect(JSON.parse(after.stdout)).toEqual({ ok: false, running: false });

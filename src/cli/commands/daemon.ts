@@ -6,7 +6,7 @@ import { findExecutable } from '../../adapters/exec/which.js';
 import { LogosError } from '../../core/errors.js';
 import { parseWholeNumber } from '../../core/names.js';
 import { findDaemon } from '../../daemon/client.js';
-import { liveDaemon, tokenMode } from '../../daemon/files.js';
+import { liveDaemon, processStartTicks, tokenMode } from '../../daemon/files.js';
 import { logosHomeSetting, resolvePaths, systemdUserUnit } from '../../store/paths.js';
 import { startDaemonProcess } from '../daemon-process.js';
 import { colors, printFields, printJson, printLine } from '../io.js';
@@ -90,11 +90,14 @@ Examples:
     const info = liveDaemon(paths.daemonPidFile);
     if (!info) return undefined;
     process.kill(info.pid, 'SIGTERM');
+    // Stopped means the process is gone, not only its pid file (removed first, while the daemon
+    // still finishes its runs' records and its last log line): the caller may restart it or remove the home.
+    const running = (): boolean => processStartTicks(info.pid) === info.start_ticks;
     const deadline = Date.now() + STOP_WAIT_MS;
-    while (liveDaemon(paths.daemonPidFile) && Date.now() < deadline) await sleep(50);
-    if (liveDaemon(paths.daemonPidFile)) {
+    while (running() && Date.now() < deadline) await sleep(50);
+    if (running()) {
       process.kill(info.pid, 'SIGKILL');
-      await sleep(100);
+      while (running() && Date.now() < deadline + 5_000) await sleep(50);
     }
     return info.pid;
   };
