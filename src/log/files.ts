@@ -11,7 +11,8 @@ import { join } from 'node:path';
 
 export const LOG_BASE = 'logos';
 export const LOG_EXTENSION = '.jsonl';
-const LOG_NAME = /^logos\.([1-9][0-9]{0,8})\.jsonl$/;
+/** A log file's name; its group is the number. */
+export const LOG_NAME = /^logos\.([1-9][0-9]{0,8})\.jsonl$/;
 
 export interface LogFile {
   n: number;

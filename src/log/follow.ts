@@ -1,6 +1,6 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { logFiles } from './files.js';
+import { LOG_NAME, logFiles } from './files.js';
 import { isMissing, readAt, type LogMark } from './reader.js';
 
 /**
@@ -25,7 +25,6 @@ export interface FollowOptions {
 const CHUNK = 64 * 1024;
 /** A "line" that never ends is passed on in pieces rather than held in memory. */
 const MAX_PARTIAL = 1024 * 1024;
-const LOG_NAME = /^logos\.\d+\.jsonl$/;
 
 interface Tracked {
   dev: number;

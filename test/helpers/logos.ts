@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import { logFilesSync } from '../../src/log/files.js';
 
 /** Runs the real `logos` binary (bin/logos.js → dist/) in a fresh LOGOS_HOME. */
 
@@ -58,11 +59,8 @@ export function makeHome(extraEnv: NodeJS.ProcessEnv = {}): Home {
   const logDir = join(dir, 'logos', 'state', 'logs');
   // The unified log's files (logos.1.jsonl, logos.2.jsonl, …), oldest first.
   const logText = (): string =>
-    (existsSync(logDir) ? readdirSync(logDir) : [])
-      .map((name) => /^logos\.(\d+)\.jsonl$/.exec(name))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .sort((a, b) => Number(a[1]) - Number(b[1]))
-      .map((m) => readFileSync(join(logDir, m[0]), 'utf8'))
+    logFilesSync(logDir)
+      .map((f) => readFileSync(f.path, 'utf8'))
       .join('');
   return {
     dir,
