@@ -1,13 +1,22 @@
 #!/usr/bin/env node
-// Tiny launcher: the CLI is bundled into dist/bundle/logos.js by `npm run build`.
-import { main } from '../dist/bundle/logos.js';
+// Tiny launcher: the CLI is bundled into dist/bundle/logos.cjs by `npm run build` (see load-bundle.js).
+import { readFileSync } from 'node:fs';
+import { loadBundle } from './load-bundle.js';
 
-main(process.argv).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err) => {
-    process.stderr.write(`logos: unexpected failure: ${err && err.stack ? err.stack : String(err)}\n`);
-    process.exitCode = 70;
-  },
-);
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+  // What commander prints for --version, without loading the CLI.
+  process.stdout.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
+} else {
+  loadBundle()
+    .main(process.argv)
+    .then(
+      (code) => {
+        process.exitCode = code;
+      },
+      (err) => {
+        process.stderr.write(`logos: unexpected failure: ${err && err.stack ? err.stack : String(err)}\n`);
+        process.exitCode = 70;
+      },
+    );
+}

@@ -25,7 +25,7 @@ const PATTERNS: RegExp[] = [
   /(\/\/[^\s/:@"']+:)([^\s@"'/]+)(?=@)/g,
   // KEY=value / TOKEN=value / SECRET=value / PASSWORD=value assignments
   /\b([A-Z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD)=)([^\s"',;]+)/g,
-  // x-api-key / api_key / "apiKey": "…" in JSON or headers (not "Authorization: Bearer", handled above)
+  // x-api-key / api_key / "apiKey": "..." in JSON or headers (not "Authorization: Bearer", handled above)
   /((?:x-api-key|api[_-]?key|authorization)"?\s*[:=]\s*"?)(?!Bearer\b)([^\s"',;]{6,})/gi,
 ];
 

@@ -104,7 +104,7 @@ describe('what the sandbox can see of the host', () => {
     const r = await runWith('introspect', ['run', '--json', 'x']);
     expect(r.code, r.stderr).toBe(0);
     const seen = jsonLines(r.stdout).find((f) => f.type === 'introspect') as { cmdline: string[]; passwd: string; group: string; env: Record<string, string> };
-    expect(seen.cmdline.filter(Boolean)).toEqual([expect.stringMatching(/bwrap$/), '--args', '3', '--', expect.stringMatching(/node$/), '--max-semi-space-size=32', '/opt/logos/worker.mjs']);
+    expect(seen.cmdline.filter(Boolean)).toEqual([expect.stringMatching(/bwrap$/), '--args', '3', '--', expect.stringMatching(/node$/), '/opt/logos/worker.mjs']);
     expect(seen.cmdline.join(' ')).not.toContain(home.dir);
     const users = seen.passwd.split('\n').filter(Boolean).map((l) => l.split(':')[0]);
     expect(users[0]).toBe('root');

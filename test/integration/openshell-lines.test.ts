@@ -155,7 +155,7 @@ describe.each([
     const exec = calls('m').findLast((c) => c.startsWith('sandbox exec')) as string;
     if (line === '0.1') {
       expect(exec).toBe(
-        `sandbox exec --name work --no-tty --no-login-shell --timeout 600 --env OPENAI_BASE_URL=${visible} --env LOGOS_WORKER_LOG=.logos/worker.jsonl -- node --max-semi-space-size=32 /sandbox/.logos/worker.mjs`,
+        `sandbox exec --name work --no-tty --no-login-shell --timeout 600 --env OPENAI_BASE_URL=${visible} --env LOGOS_WORKER_LOG=.logos/worker.jsonl -- node /sandbox/.logos/worker.mjs`,
       );
       // the supervisor swapped the placeholder for the key at the profile's endpoint
       expect(chat.at(-1)?.headers.authorization).toBe(`Bearer ${CANARY}`);
@@ -163,7 +163,7 @@ describe.each([
       const logs = await run(['sandbox', 'logs', 'work', '--json']);
       expect(logs.stdout).not.toContain('CANARY');
     } else {
-      expect(exec).toBe('sandbox exec --name work --no-tty --timeout 600 --env LOGOS_WORKER_LOG=.logos/worker.jsonl -- node --max-semi-space-size=32 /sandbox/.logos/worker.mjs');
+      expect(exec).toBe('sandbox exec --name work --no-tty --timeout 600 --env LOGOS_WORKER_LOG=.logos/worker.jsonl -- node /sandbox/.logos/worker.mjs');
     }
 
     // key rotation: the provider gets the new key; new tasks use it

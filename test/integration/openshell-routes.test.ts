@@ -225,7 +225,7 @@ describe('sandboxes and dispatch on OpenShell', () => {
     expect(frames.at(-1)).toMatchObject({ type: 'task_result', status: 'ok', final_response: 'Echo: hello gateway' });
     const after = workspaceCalls('m');
     const exec = after.findLast((x) => x.startsWith('sandbox exec'));
-    expect(exec).toBe('sandbox exec --name work --no-tty --timeout 600 --env LOGOS_WORKER_LOG=.logos/worker.jsonl -- node --max-semi-space-size=32 /sandbox/.logos/worker.mjs');
+    expect(exec).toBe('sandbox exec --name work --no-tty --timeout 600 --env LOGOS_WORKER_LOG=.logos/worker.jsonl -- node /sandbox/.logos/worker.mjs');
     // credentials were re-synced right before the spawn
     const execAt = after.lastIndexOf(exec as string);
     expect(after.slice(0, execAt).findLast((x) => x.startsWith('provider update'))).toBeDefined();

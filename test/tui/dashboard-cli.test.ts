@@ -31,10 +31,16 @@ describe('logos dashboard', () => {
     expect(r.stdout).toContain(':gateways :routes :sandboxes :runs :logs');
   });
 
-  it('loads ink and react only when it draws (no static import in the command module)', () => {
+  it('loads ink and react only when it draws (no static import in the command module, none in the CLI bundle)', () => {
     const text = readFileSync(join(ROOT, 'src', 'cli', 'commands', 'dashboard.ts'), 'utf8');
     const statics = [...text.matchAll(/^import\s+(?!type\s)[^;]*?from\s+'([^']+)'/gm)].map((m) => m[1]);
     expect(statics.filter((s) => /(^|\/)(tui|ink|react)(\/|$)/.test(s ?? ''))).toEqual([]);
-    expect(text).toContain("import('../../tui/run.js')");
+    expect(text).toContain("import('../load-tui.js')");
+    expect(readFileSync(join(ROOT, 'src', 'cli', 'load-tui.ts'), 'utf8')).toContain("import('../tui/run.js')");
+    // The CLI bundle holds none of it: the dashboard is its own bundle, imported when it draws.
+    const sources = (JSON.parse(readFileSync(join(ROOT, 'dist', 'bundle', 'logos.cjs.map'), 'utf8')) as { sources: string[] }).sources;
+    expect(sources.filter((s) => /node_modules\/(ink|react|react-reconciler|yoga-layout)\/|src\/tui\//.test(s))).toEqual([]);
+    const tui = (JSON.parse(readFileSync(join(ROOT, 'dist', 'bundle', 'tui', 'run.js.map'), 'utf8')) as { sources: string[] }).sources;
+    expect(tui.some((s) => s.endsWith('src/tui/run.tsx'))).toBe(true);
   });
 });

@@ -54,12 +54,12 @@ describe('buildBwrapArgs', () => {
     const a = buildBwrapArgs({ ...spec, nodePath: '/home/u/.nvm/versions/node/v20/bin/node' });
     expect(pairs(a, '--ro-bind')).toContainEqual(['/home/u/.nvm/versions/node/v20/bin', IN_SANDBOX.nodeDir]);
     expect(pairs(args, '--ro-bind').find(([s]) => s === '/usr/bin')).toBeUndefined();
-    expect(bwrapInvocation({ ...spec, nodePath: '/home/u/.nvm/versions/node/v20/bin/node' }).argv).toEqual(['--args', '3', '--', `${IN_SANDBOX.nodeDir}/node`, '--max-semi-space-size=32', IN_SANDBOX.worker]);
+    expect(bwrapInvocation({ ...spec, nodePath: '/home/u/.nvm/versions/node/v20/bin/node' }).argv).toEqual(['--args', '3', '--', `${IN_SANDBOX.nodeDir}/node`, IN_SANDBOX.worker]);
   });
 
   it('passes its options through a pipe: the command line the sandbox can read has no host path', () => {
     const inv = bwrapInvocation({ ...spec, uid: 1000, gid: 1000 });
-    expect(inv.argv).toEqual(['--args', '3', '--', '/usr/bin/node', '--max-semi-space-size=32', IN_SANDBOX.worker]);
+    expect(inv.argv).toEqual(['--args', '3', '--', '/usr/bin/node', IN_SANDBOX.worker]);
     for (const hostPath of [spec.workdir, spec.workerFile, spec.socketPath]) expect(inv.argv.join(' ')).not.toContain(hostPath);
     const options = new TextDecoder().decode(inv.fds[0]).split('\0');
     expect(options.at(-1)).toBe('');

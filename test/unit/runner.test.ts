@@ -1,10 +1,40 @@
 import { describe, expect, it } from 'vitest';
-import { runProcess, spawnProcess } from '../../src/adapters/exec/runner.js';
+import { runProcess, spawnProcess, type RunOptions, type RunResult } from '../../src/adapters/exec/runner.js';
 import { processesMatching, waitFor } from '../helpers/logos.js';
 
 const node = process.execPath;
 
-describe('runner', () => {
+// Collected commands start through execa, streaming ones with node:child_process: both keep one contract.
+const starts: Array<[string, (file: string, args: string[], opts?: RunOptions) => Promise<RunResult>]> = [
+  ['runProcess (execa)', runProcess],
+  ['spawnProcess (node:child_process)', (file, args, opts) => spawnProcess(file, args, opts).result],
+];
+
+describe.each(starts)('runner: %s', (_name, runProcess) => {
+  it('passes file descriptors 3 and up their data and closes them', async () => {
+    const script = 'const fs=require("fs");process.stdout.write(fs.readFileSync(3,"utf8")+"|"+fs.readFileSync(4,"utf8"))';
+    const r = await runProcess(node, ['-e', script], { inputFds: [Buffer.from('three'), Buffer.from('four')] });
+    expect(r.stdout).toBe('three|four');
+  });
+
+  it('gives the child only the environment asked for with extendEnv: false', async () => {
+    process.env.LOGOS_RUNNER_TEST_LEAK = 'host';
+    try {
+      const r = await runProcess(node, ['-e', 'console.log(JSON.stringify([process.env.LOGOS_RUNNER_TEST_LEAK ?? null, process.env.ONLY]))'], { env: { ONLY: 'yes' }, extendEnv: false });
+      expect(JSON.parse(r.stdout)).toEqual([null, 'yes']);
+      const merged = await runProcess(node, ['-e', 'console.log(process.env.LOGOS_RUNNER_TEST_LEAK)'], { env: { ONLY: 'yes' } });
+      expect(merged.stdout).toBe('host\n');
+    } finally {
+      delete process.env.LOGOS_RUNNER_TEST_LEAK;
+    }
+  });
+
+  it('survives a child that exits without reading its input', async () => {
+    const r = await runProcess(node, ['-e', 'process.exit(4)'], { input: 'x'.repeat(4 * 1024 * 1024) });
+    expect(r.exitCode).toBe(4);
+    expect(r.spawnError).toBeUndefined();
+  });
+
   it('collects stdout, stderr and the exit code; stdin is /dev/null unless given', async () => {
     const r = await runProcess(node, ['-e', 'process.stdin.on("data",()=>{}).on("end",()=>{console.log("eof");console.error("err line");process.exit(3)})']);
     expect(r.exitCode).toBe(3);
@@ -43,9 +73,8 @@ describe('runner', () => {
 
   it('kills the group on abort and says cancelled', async () => {
     const ac = new AbortController();
-    const p = spawnProcess(node, ['-e', 'setInterval(()=>{},1000)'], { signal: ac.signal, killGraceMs: 200 });
     setTimeout(() => ac.abort(), 100);
-    const r = await p.result;
+    const r = await runProcess(node, ['-e', 'setInterval(()=>{},1000)'], { signal: ac.signal, killGraceMs: 200 });
     expect(r.cancelled).toBe(true);
     expect(r.timedOut).toBe(false);
   });

@@ -1,11 +1,18 @@
-import type { execa as ExecaFn, ResultPromise } from 'execa';
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import type { execa as ExecaFn } from 'execa';
 import type { Logger } from '../../core/context.js';
 import { nullLogger } from '../../core/context.js';
 import { redactText } from '../../core/redact.js';
 import { OWNER_ENV, ownerTag } from './owner.js';
 
 /**
- * The subprocess boundary: the only module that imports execa.
+ * The subprocess boundary: the only module that starts processes (and imports execa).
+ * - commands run to completion with their output collected (`runProcess`: openshell and
+ *   docker queries) go through execa; processes that stream (`spawnProcess`: a task's
+ *   sandbox, `openshell sandbox exec`, docker pull and build) start with node:child_process,
+ *   because loading execa and its per-process stream plumbing took ~25 ms of every task's
+ *   start. Both follow the same contract:
  * - argv arrays only, never a shell string;
  * - stdin is ignored unless the call gives input (a child waiting on an open
  *   stdin would hang forever, e.g. `openshell sandbox exec`);
@@ -150,25 +157,114 @@ let execaFn: Execa | undefined;
 let execaLoading: Promise<Execa> | undefined;
 
 /**
- * execa is loaded on the first spawn, not at start-up: most commands never start a
- * process, and `logos --version` or `logos runs list` should not pay for it.
+ * execa is loaded on the first collected command, not at start-up: most commands never
+ * start a process, and `logos --version` or `logos runs list` should not pay for it.
  */
 function loadExeca(): Promise<Execa> {
   return (execaLoading ??= import('execa').then((m) => (execaFn = m.execa)));
 }
 
+/** How a child ended, as both ways of starting one report it. */
+interface Ended {
+  exitCode: number | null;
+  signal: string | null;
+  notFound: boolean;
+  spawnError?: string;
+}
+
+/** A started child: its pid, output streams and end. */
+interface Started {
+  pid: number | undefined;
+  stdout: Readable | null;
+  stderr: Readable | null;
+  ended: Promise<Ended>;
+}
+
+type Starter = (file: string, args: string[], opts: StreamOptions, env: Record<string, string | undefined>) => Started;
+
+const startWithExeca =
+  (execa: Execa): Starter =>
+  (file, args, opts, env) => {
+    const stdin = opts.input === undefined ? 'ignore' : 'pipe';
+    const child = execa(file, args, {
+      input: opts.input,
+      ...(opts.inputFds?.length ? { stdio: [stdin, 'pipe', 'pipe', ...opts.inputFds] } : { stdin }),
+      env,
+      extendEnv: opts.extendEnv ?? true,
+      cwd: opts.cwd,
+      detached: true, // own process group, so the whole tree can be killed
+      buffer: false,
+      reject: false,
+      encoding: 'utf8',
+      stripFinalNewline: false,
+      windowsHide: true,
+      cleanup: false, // we kill process groups ourselves (exit hook); signal-exit would re-emit signals
+    });
+    const ended = child.then(
+      (r): Ended => {
+        const failed = r as unknown as { code?: string; originalMessage?: string; message?: string };
+        const notFound = failed.code === 'ENOENT';
+        const end: Ended = { exitCode: typeof r.exitCode === 'number' ? r.exitCode : null, signal: r.signal ?? null, notFound };
+        if (notFound || (r.failed && r.exitCode === undefined && !r.signal)) end.spawnError = failed.originalMessage ?? failed.message ?? 'could not start';
+        return end;
+      },
+      // reject:false means this should not happen; keep the contract anyway.
+      (err: unknown): Ended => ({ exitCode: null, signal: null, notFound: false, spawnError: err instanceof Error ? err.message : String(err) }),
+    );
+    return { pid: child.pid, stdout: child.stdout, stderr: child.stderr, ended };
+  };
+
+/** node:child_process, for processes that stream (see the top of this file). */
+const startWithNode: Starter = (file, args, opts, env) => {
+  const extra = opts.inputFds ?? [];
+  const child: ChildProcess = spawn(file, args, {
+    stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...extra.map(() => 'pipe' as const)],
+    env: (opts.extendEnv ?? true) ? { ...process.env, ...env } : env,
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    detached: true, // own process group, so the whole tree can be killed
+    windowsHide: true,
+  });
+  const ended = new Promise<Ended>((resolve) => {
+    let error: NodeJS.ErrnoException | undefined;
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      error = err;
+      // Never started (e.g. ENOENT): no 'close' is coming.
+      if (child.pid === undefined) resolve({ exitCode: null, signal: null, notFound: err.code === 'ENOENT', spawnError: err.message });
+    });
+    child.once('close', (code, signal) => {
+      resolve({ exitCode: code, signal, notFound: false, ...(error && code === null && !signal ? { spawnError: error.message } : {}) });
+    });
+  });
+  // A child that exits without reading its input must not crash us with EPIPE.
+  const feed = (stream: unknown, data: string | Uint8Array): void => {
+    const w = stream as NodeJS.WritableStream & { on(event: 'error', fn: () => void): void };
+    w.on('error', () => {});
+    w.end(data);
+  };
+  if (opts.input !== undefined && child.stdin) feed(child.stdin, opts.input);
+  extra.forEach((data, i) => feed(child.stdio[3 + i], data));
+  return { pid: child.pid, stdout: child.stdout, stderr: child.stderr, ended };
+};
+
 /**
- * Start a process (see the contract at the top of this file). Returns at once; the
- * first call of a process lifetime starts the child once execa has loaded, and a
- * kill or pause asked for before that applies as soon as the child exists.
+ * Start a process that streams (see the contract at the top of this file). Returns at once.
  */
 export function spawnProcess(file: string, args: string[], opts: StreamOptions = {}): RunningProcess {
-  if (execaFn) return spawnWith(execaFn, file, args, opts);
+  return spawnWith(startWithNode, file, args, opts);
+}
+
+/**
+ * Start a process through execa: the first call of a process lifetime starts the child
+ * once execa has loaded, and a kill or pause asked for before that applies as soon as
+ * the child exists.
+ */
+function spawnWithExeca(file: string, args: string[], opts: StreamOptions): RunningProcess {
+  if (execaFn) return spawnWith(startWithExeca(execaFn), file, args, opts);
   let inner: RunningProcess | undefined;
   let killed = false;
   let paused = false;
   const result = loadExeca().then((fn) => {
-    inner = spawnWith(fn, file, args, opts);
+    inner = spawnWith(startWithExeca(fn), file, args, opts);
     if (killed) inner.kill();
     if (paused) inner.pauseStdout();
     return inner.result;
@@ -193,7 +289,7 @@ export function spawnProcess(file: string, args: string[], opts: StreamOptions =
   };
 }
 
-function spawnWith(execa: Execa, file: string, args: string[], opts: StreamOptions): RunningProcess {
+function spawnWith(start: Starter, file: string, args: string[], opts: StreamOptions): RunningProcess {
   const logger = opts.logger ?? nullLogger;
   const argv = [file, ...args];
   const started = Date.now();
@@ -205,7 +301,7 @@ function spawnWith(execa: Execa, file: string, args: string[], opts: StreamOptio
     timeout_ms: opts.timeoutMs,
   });
 
-  let child: ResultPromise;
+  let child: Started;
   const stdoutParts: string[] = [];
   let stderrAll = '';
   let timedOut = false;
@@ -215,22 +311,8 @@ function spawnWith(execa: Execa, file: string, args: string[], opts: StreamOptio
 
   const streaming = !!(opts.onStdoutLine || opts.onStderrLine);
   try {
-    const stdin = opts.input === undefined ? 'ignore' : 'pipe';
-    child = execa(file, args, {
-      input: opts.input,
-      ...(opts.inputFds?.length ? { stdio: [stdin, 'pipe', 'pipe', ...opts.inputFds] } : { stdin }),
-      // Who started it: a child left behind by a host that died is found by this, never by its name.
-      env: { ...(opts.env ?? {}), [OWNER_ENV]: ownerTag() },
-      extendEnv: opts.extendEnv ?? true,
-      cwd: opts.cwd,
-      detached: true, // own process group, so the whole tree can be killed
-      buffer: false,
-      reject: false,
-      encoding: 'utf8',
-      stripFinalNewline: false,
-      windowsHide: true,
-      cleanup: false, // we kill process groups ourselves (exit hook); signal-exit would re-emit signals
-    });
+    // Who started it: a child left behind by a host that died is found by this, never by its name.
+    child = start(file, args, opts, { ...(opts.env ?? {}), [OWNER_ENV]: ownerTag() });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const result: RunResult = {
@@ -295,63 +377,40 @@ function spawnWith(execa: Execa, file: string, args: string[], opts: StreamOptio
     else opts.signal.addEventListener('abort', onAbort, { once: true });
   }
 
-  const result = child.then(
-    (r) => {
-      if (timeoutTimer) clearTimeout(timeoutTimer);
-      if (killTimer) clearTimeout(killTimer);
-      opts.signal?.removeEventListener('abort', onAbort);
-      if (pid) {
-        // Make sure nothing of the group is left behind (grandchildren that ignored SIGTERM).
-        killGroup(pid, 'SIGKILL');
-        liveGroups.delete(pid);
-      }
-      if (streaming) errSplit.end();
-      const failed = r as unknown as { code?: string; originalMessage?: string };
-      const notFound = failed.code === 'ENOENT';
-      const res: RunResult = {
-        argv,
-        exitCode: typeof r.exitCode === 'number' ? r.exitCode : null,
-        signal: r.signal ?? null,
-        stdout: stdoutParts.join(''),
-        stderr: stderrAll,
-        stderrTail: stderrAll.slice(-STDERR_TAIL_BYTES),
-        durationMs: Date.now() - started,
-        timedOut,
-        cancelled,
-        notFound,
-      };
-      if (notFound || (r.failed && r.exitCode === undefined && !r.signal && !timedOut && !cancelled)) {
-        res.spawnError = failed.originalMessage ?? (r as unknown as { message?: string }).message ?? 'could not start';
-      }
-      logger.debug('exec end', {
-        argv0: file,
-        exit_code: res.exitCode,
-        signal: res.signal,
-        duration_ms: res.durationMs,
-        timed_out: timedOut,
-        cancelled,
-        not_found: notFound,
-      });
-      return res;
-    },
-    (err: unknown) => {
-      // reject:false means this should not happen; keep the contract anyway.
-      if (pid) liveGroups.delete(pid);
-      return {
-        argv,
-        exitCode: null,
-        signal: null,
-        stdout: stdoutParts.join(''),
-        stderr: stderrAll,
-        stderrTail: stderrAll.slice(-STDERR_TAIL_BYTES),
-        durationMs: Date.now() - started,
-        timedOut,
-        cancelled,
-        notFound: false,
-        spawnError: err instanceof Error ? err.message : String(err),
-      } satisfies RunResult;
-    },
-  );
+  const result = child.ended.then((r) => {
+    if (timeoutTimer) clearTimeout(timeoutTimer);
+    if (killTimer) clearTimeout(killTimer);
+    opts.signal?.removeEventListener('abort', onAbort);
+    if (pid) {
+      // Make sure nothing of the group is left behind (grandchildren that ignored SIGTERM).
+      killGroup(pid, 'SIGKILL');
+      liveGroups.delete(pid);
+    }
+    if (streaming) errSplit.end();
+    const res: RunResult = {
+      argv,
+      exitCode: r.exitCode,
+      signal: r.signal,
+      stdout: stdoutParts.join(''),
+      stderr: stderrAll,
+      stderrTail: stderrAll.slice(-STDERR_TAIL_BYTES),
+      durationMs: Date.now() - started,
+      timedOut,
+      cancelled,
+      notFound: r.notFound,
+    };
+    if (r.spawnError && (r.notFound || (!timedOut && !cancelled))) res.spawnError = r.spawnError;
+    logger.debug('exec end', {
+      argv0: file,
+      exit_code: res.exitCode,
+      signal: res.signal,
+      duration_ms: res.durationMs,
+      timed_out: timedOut,
+      cancelled,
+      not_found: r.notFound,
+    });
+    return res;
+  });
   return {
     pid,
     result,
@@ -363,5 +422,5 @@ function spawnWith(execa: Execa, file: string, args: string[], opts: StreamOptio
 
 /** Run to completion and collect output. Never rejects. */
 export function runProcess(file: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
-  return spawnProcess(file, args, opts).result;
+  return spawnWithExeca(file, args, opts).result;
 }

@@ -1,5 +1,4 @@
 import { basename, dirname } from 'node:path';
-import { WORKER_NODE_OPTIONS } from '../../core/protocol.js';
 
 /** Where things appear inside a local sandbox. */
 export const IN_SANDBOX = {
@@ -150,7 +149,7 @@ export function bwrapInvocation(spec: BwrapSpec): { argv: string[]; fds: Uint8Ar
   const enc = new TextEncoder();
   const options = buildBwrapArgs(spec);
   return {
-    argv: ['--args', String(ARGS_FD), '--', nodeInSandbox(spec.nodePath), ...WORKER_NODE_OPTIONS, IN_SANDBOX.worker],
+    argv: ['--args', String(ARGS_FD), '--', nodeInSandbox(spec.nodePath), IN_SANDBOX.worker],
     fds: [enc.encode(`${options.join('\0')}\0`), enc.encode(accounts.passwd), enc.encode(accounts.group)],
   };
 }

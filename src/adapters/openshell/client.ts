@@ -426,7 +426,7 @@ export class OpenShellClient implements OpenShell {
       // Lint first: its report names the field that is wrong; import only says it failed.
       const lint = await this.call(t, ['profile', 'lint', '-f', file]);
       if (lint.exitCode !== 0) {
-        const said = stripAnsi(`${lint.stdout}\n${lint.stderr}`).split('\n').map((l) => l.trim()).filter((l) => /✗|error/i.test(l));
+        const said = stripAnsi(`${lint.stdout}\n${lint.stderr}`).split('\n').map((l) => l.trim()).filter((l) => /\u2717|error/i.test(l));
         throw new LogosError('OPENSHELL_FAILED', `openshell refused Logos' provider profile '${profile.id}': ${said.join(' ') || parseErrorText(lint.stderr)}`, {
           hint: 'This is a bug in Logos or an OpenShell release it does not know; see `openshell -V` and README "OpenShell versions".',
           details: { gateway: t.gateway, workspace: t.workspace, profile: profile.id },

@@ -7,7 +7,6 @@ import { policyFile } from '../assets.js';
 import type { Logger } from '../../core/context.js';
 import { LogosError } from '../../core/errors.js';
 import type { OpenShell, OsLine, OsTarget } from '../../core/openshell.js';
-import { WORKER_NODE_OPTIONS } from '../../core/protocol.js';
 import type { RouteRecord } from '../../core/routes.js';
 import { failedExec, outcomeOf, type ExecOutcome, type ExecRequest, type RunningExec, type SandboxDriver, type SandboxRecord, type SandboxStatus } from '../../core/sandboxes.js';
 import { defaultWorkerFile } from '../local/driver.js';
@@ -320,7 +319,7 @@ export class OpenShellDriver implements SandboxDriver {
     }
     const timeoutSec = Math.max(1, Math.ceil(req.timeoutMs / 1000));
     const h = this.opts.openshell.sandboxExec(t, rec.name, {
-      command: ['node', ...WORKER_NODE_OPTIONS, WORKER_PATH_IN_SANDBOX],
+      command: ['node', WORKER_PATH_IN_SANDBOX],
       input: req.taskJson,
       timeoutSec,
       // Host-side safety net in case the gateway never reports the remote timeout.

@@ -42,15 +42,16 @@ export function parseErrorText(stderr: string): string {
   for (const raw of lines) {
     const line = raw.trimEnd();
     if (!started) {
-      const m = /^\s*(?:Error:\s*)?(?:[×x]\s+)?(?:error:\s*)?(.*)$/i.exec(line);
+      // × (\u00d7) and miette's box drawing (│├╰─▶) are written as escapes: the CLI bundle stays ASCII (scripts/build-cli.mjs).
+      const m = /^\s*(?:Error:\s*)?(?:[\u00d7x]\s+)?(?:error:\s*)?(.*)$/i.exec(line);
       if (/^\s*(Error:|error:)/.test(line) && m) {
         started = true;
-        const first = (m[1] ?? '').replace(/^[×x]\s+/, '').trim();
+        const first = (m[1] ?? '').replace(/^[\u00d7x]\s+/, '').trim();
         if (first) out.push(first);
       }
       continue;
     }
-    const cont = line.replace(/^\s*[│|├╰─▶>]+\s?/, '').trim();
+    const cont = line.replace(/^\s*[\u2502|\u251c\u2570\u2500\u25b6>]+\s?/, '').trim();
     if (cont === '' && out.length > 0) continue;
     if (/^\s*(Usage:|For more information)/.test(line)) break;
     if (cont) out.push(cont);

@@ -62,7 +62,7 @@ export async function dashboardCommand(env: CommandEnv, opts: DashboardOpts, fac
   // The data source first (it may fail, e.g. no state to read) so the screen is never taken for nothing.
   const { promptYesNo } = await import('../io.js');
   const [tui, source] = await Promise.all([
-    import('../../tui/run.js'),
+    import('../load-tui.js').then((m) => m.loadTui()),
     factory(env, { ...(opts.daemon !== undefined ? { daemon: opts.daemon } : {}), ask: (q) => promptYesNo(io, q) }),
   ]);
   const controller = new AbortController();
