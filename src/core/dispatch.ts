@@ -3,7 +3,7 @@ import { LogosError } from './errors.js';
 import { decodeFrameLine, isTaskResult } from './frames.js';
 import { MAX_TASK_BYTES, type ChatMessage, type Frame, type TaskInput, type TaskResultFrame, type ToolName, type Usage } from './protocol.js';
 import type { RouteRecord } from './routes.js';
-import type { SandboxDriver, SandboxRecord } from './sandboxes.js';
+import type { SandboxDriver, SandboxRecord, WarmStart } from './sandboxes.js';
 
 /**
  * Dispatch: one task → one fresh worker in one sandbox. Writes the task on the
@@ -23,6 +23,8 @@ export interface DispatchInput {
   /** Model calls allowed in the worker's tool loop. */
   maxSteps?: number;
   signal?: AbortSignal;
+  /** The sandbox started ahead of the task by the same driver (SandboxDriver.warm). */
+  warm?: WarmStart;
   /**
    * Every decoded frame as it arrives, with the line it came from (unchanged).
    * Returning a promise means "my output is full": the worker's output is paused
@@ -78,7 +80,7 @@ export const WORKER_LOG_CAP = { bytes: 4 * 1024 * 1024, lines: 20_000 };
 /** Reason codes a worker may report look like this; anything else is not trusted as a code. */
 const WORKER_CODE_RE = /^[A-Z][A-Z0-9_]{1,47}$/;
 
-export function buildTask(input: Omit<DispatchInput, 'timeoutMs' | 'signal' | 'onFrame'> & { deadlineMs: number; baseUrl: string }): TaskInput {
+export function buildTask(input: Omit<DispatchInput, 'timeoutMs' | 'signal' | 'onFrame' | 'warm'> & { deadlineMs: number; baseUrl: string }): TaskInput {
   const task: TaskInput = {
     v: 1,
     type: 'task',
@@ -158,6 +160,7 @@ export async function dispatchTask(ctx: DispatchContext, input: DispatchInput): 
     taskJson,
     timeoutMs: input.timeoutMs,
     ...(input.signal ? { signal: input.signal } : {}),
+    ...(input.warm ? { warm: input.warm } : {}),
     onStdoutLine: (line) => {
       const d = decodeFrameLine(line);
       if (d.kind === 'blank') return;

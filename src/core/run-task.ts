@@ -9,7 +9,7 @@ import { own } from './records.js';
 import { resolveRoute, type RouteRecord, type RoutesFile } from './routes.js';
 import type { RunRecord, RunStore } from './runs.js';
 import { attachmentNote, attachmentTargets, inSandbox } from './sandbox-paths.js';
-import { createSandbox, type DriverKind, type SandboxDriver, type SandboxesFile, type SandboxRecord } from './sandboxes.js';
+import { createSandbox, type DriverKind, type SandboxDriver, type SandboxesFile, type SandboxRecord, type WarmStart } from './sandboxes.js';
 import {
   addReplies,
   messagesBytes,
@@ -160,8 +160,7 @@ export async function runTask(ctx: RunTaskContext, input: RunTaskInput): Promise
   const attachments = input.attachments ?? [];
   const attachRels = attachments.length > 0 ? attachmentTargets(attachments) : [];
   const user: ChatMessage = { role: 'user', content: attachRels.length > 0 ? `${input.message}\n\n${attachmentNote(attachRels)}` : input.message };
-  let system = input.system;
-  if (system === undefined && input.persona !== undefined) system = await loadPersona(ctx.personas, input.persona);
+  const system = input.system ?? (input.persona !== undefined ? await loadPersona(ctx.personas, input.persona) : undefined);
   // A task that cannot fit is refused before anything is created or recorded.
   checkTaskSize(system !== undefined ? [{ role: 'system', content: system }, user] : [user]);
 
@@ -172,6 +171,35 @@ export async function runTask(ctx: RunTaskContext, input: RunTaskInput): Promise
     });
   }
   const { sandbox, route } = await pickSandbox(ctx, { ...input, sandbox: input.sandbox ?? existing?.sandbox });
+  const id = newTaskId(ctx.clock.now());
+  // The sandbox starts now (the local one: bubblewrap and Node) while the task is put together,
+  // recorded and its attachments put in; it is stopped if the run ends before its task is sent.
+  const driver = ctx.driver(sandbox.driver);
+  const warm = await driver.warm?.(sandbox, route, { taskId: id, timeoutMs: input.timeoutMs, ...(input.signal ? { signal: input.signal } : {}) });
+  try {
+    return await runPrepared(ctx, input, { id, sandbox, route, system, user, existing, sessionName, attachments, attachRels, maxSteps, ...(warm ? { warm } : {}) });
+  } finally {
+    warm?.discard();
+  }
+}
+
+interface Prepared {
+  id: string;
+  sandbox: SandboxRecord;
+  route: RouteRecord;
+  system: string | undefined;
+  user: ChatMessage;
+  existing: SessionRecord | undefined;
+  sessionName: string | undefined;
+  attachments: string[];
+  attachRels: string[];
+  maxSteps: number;
+  warm?: WarmStart;
+}
+
+async function runPrepared(ctx: RunTaskContext, input: RunTaskInput, p: Prepared): Promise<RunTaskResult> {
+  const { id, sandbox, route, user, existing, sessionName, attachments, attachRels, maxSteps } = p;
+  let system = p.system;
   const tools = input.tools ?? sandboxTools(sandbox.tools);
   if (system === undefined && tools.length > 0) system = await loadPersona(ctx.personas, DEFAULT_PERSONA);
 
@@ -187,7 +215,6 @@ export async function runTask(ctx: RunTaskContext, input: RunTaskInput): Promise
   const messages = [...head, ...history, user];
   checkTaskSize(messages);
 
-  const id = newTaskId(ctx.clock.now());
   const run: RunRecord = {
     id,
     sandbox: sandbox.name,
@@ -272,6 +299,7 @@ export async function runTask(ctx: RunTaskContext, input: RunTaskInput): Promise
         timeoutMs: input.timeoutMs,
         ...(input.params ? { params: input.params } : {}),
         ...(input.signal ? { signal: input.signal } : {}),
+        ...(p.warm ? { warm: p.warm } : {}),
         onFrame,
       },
     );

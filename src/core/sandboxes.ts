@@ -57,6 +57,21 @@ export interface ExecRequest extends OutputHandlers {
   taskJson: string;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** The sandbox this driver started ahead of the task (SandboxDriver.warm), if any. */
+  warm?: WarmStart;
+}
+
+/** A sandbox started ahead of its task (see SandboxDriver.warm). */
+export interface WarmStart {
+  /** Stop it if no exec took it over (the run ended before its task was sent); safe to call always. */
+  discard(): void;
+}
+
+export interface WarmOptions {
+  taskId: string;
+  /** The task's deadline, counted from now. */
+  timeoutMs: number;
+  signal?: AbortSignal;
 }
 
 export interface ExecOutcome {
@@ -109,6 +124,13 @@ export interface SandboxDriver {
   remove(rec: SandboxRecord): Promise<void>;
   status(rec: SandboxRecord): Promise<SandboxStatus>;
   exec(rec: SandboxRecord, route: RouteRecord, req: ExecRequest): Promise<RunningExec>;
+  /**
+   * Start the sandbox of a task before the task is ready (the local driver starts bubblewrap
+   * and the worker, which waits for its task on stdin), so that the host's own preparation
+   * overlaps the sandbox's start; `exec` with `req.warm` takes it over. Undefined when it
+   * cannot start now: `exec` then starts it and reports why it could not.
+   */
+  warm?(rec: SandboxRecord, route: RouteRecord, opts: WarmOptions): Promise<WarmStart | undefined>;
   /** The last lines of the worker log kept inside the sandbox. */
   logs(rec: SandboxRecord, lines: number): Promise<string[]>;
   /**

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { floodReply, startFakeOpenAI, type FakeModelServer } from '../fakes/model-servers.js';
 import { fixtureWorker } from '../helpers/fixtures.js';
-import { BIN, jsonLines, makeHome, homeProcesses, waitFor, type Home } from '../helpers/logos.js';
+import { BIN, jsonLines, makeHome, homeProcesses, sandboxWorkers, waitFor, type Home } from '../helpers/logos.js';
 
 /**
  * The host around the sandbox, tried as a hostile worker would: links planted where
@@ -99,11 +99,19 @@ describe('sandbox logs never follows what the sandbox planted', () => {
 });
 
 describe('what the sandbox can see of the host', () => {
-  it('no host path on the sandbox command line, and its own /etc/passwd and /etc/group', async () => {
+  it('no host path on the sandbox command line, its own /etc/passwd and /etc/group, a read-only socket directory', async () => {
     await setup();
     const r = await runWith('introspect', ['run', '--json', 'x']);
     expect(r.code, r.stderr).toBe(0);
-    const seen = jsonLines(r.stdout).find((f) => f.type === 'introspect') as { cmdline: string[]; passwd: string; group: string; env: Record<string, string> };
+    const seen = jsonLines(r.stdout).find((f) => f.type === 'introspect') as {
+      cmdline: string[];
+      passwd: string;
+      group: string;
+      env: Record<string, string>;
+      socketDir: { entries: string[]; plant: string; unlink: string };
+    };
+    // The task's own directory with just the proxy socket, which the worker can neither replace nor add to.
+    expect(seen.socketDir).toEqual({ entries: ['inference.sock'], plant: 'EROFS', unlink: 'EROFS' });
     expect(seen.cmdline.filter(Boolean)).toEqual([expect.stringMatching(/bwrap$/), '--args', '3', '--', expect.stringMatching(/node$/), '/opt/logos/worker.mjs']);
     expect(seen.cmdline.join(' ')).not.toContain(home.dir);
     const users = seen.passwd.split('\n').filter(Boolean).map((l) => l.split(':')[0]);
@@ -301,16 +309,49 @@ describe('signals outside a task', () => {
 });
 
 describe('stale proxy sockets', () => {
-  it('a socket left by a host that was killed is removed at the next run', async () => {
+  it('a task directory (or an older socket) left by a host that was killed is removed at the next run', async () => {
     await setup();
     const runDir = join(home.dir, 'logos', 'run');
     mkdirSync(runDir, { recursive: true });
     // A pid that cannot be running (Linux pids stop at 4194304).
-    const stale = join(runDir, 'proxy-4194305-t_0abc.sock');
-    writeFileSync(stale, '');
+    const staleDir = join(runDir, 'task-4194305-t_0abc');
+    mkdirSync(staleDir);
+    writeFileSync(join(staleDir, 'inference.sock'), '');
+    const staleSocket = join(runDir, 'proxy-4194305-t_0abd.sock');
+    writeFileSync(staleSocket, '');
+    // One of a host still running stays.
+    const live = join(runDir, `task-${process.pid}-t_0abe`);
+    mkdirSync(live);
     const r = await home.run(['run', 'hello']);
     expect(r.code, r.stderr).toBe(0);
-    expect(existsSync(stale)).toBe(false);
-    expect(readdirSync(runDir)).toEqual([]);
+    expect(existsSync(staleDir)).toBe(false);
+    expect(existsSync(staleSocket)).toBe(false);
+    expect(readdirSync(runDir)).toEqual([`task-${process.pid}-t_0abe`]);
+  });
+});
+
+describe('a sandbox started ahead of its task', () => {
+  it('is stopped and tidied away when the run ends before its task is sent', async () => {
+    // No key for the route's provider: found out once the sandbox is already starting.
+    const r0 = await home.run(['route', 'add', 'openai/gpt-test', '--endpoint', openai.url, '--name', 'keyless', '--default']);
+    expect(r0.code, r0.stderr).toBe(0);
+    const r = await home.run(['run', '--json', 'hello'], { env: { OPENAI_API_KEY: '' } });
+    expect(r.code).toBe(3);
+    expect(jsonLines(r.stdout).at(-1)).toMatchObject({ ok: false, error: { code: 'NO_CREDENTIAL' } });
+    expect(sandboxWorkers(home.dir)).toEqual([]);
+    expect(readdirSync(join(home.dir, 'logos', 'run'))).toEqual([]);
+    // An attachment refused after the sandbox started (a link the sandbox planted where it goes).
+    await setup();
+    expect((await home.run(['sandbox', 'create', 'fake', '--route', 'fake'])).code).toBe(0);
+    symlinkSync('/tmp', join(sandboxDir(), 'attachments'));
+    const file = join(home.dir, 'note.txt');
+    writeFileSync(file, 'n');
+    const a = await home.run(['run', '--route', 'fake', '--sandbox', 'fake', '--attach', file, 'hello']);
+    expect(a.code, a.stderr).not.toBe(0);
+    expect(a.stderr).toMatch(/link/);
+    expect(sandboxWorkers(home.dir)).toEqual([]);
+    expect(homeProcesses(home.dir).filter((p) => /bwrap/.test(p))).toEqual([]);
+    expect(readdirSync(join(home.dir, 'logos', 'run'))).toEqual([]);
+    expect(openai.requests.length).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildBwrapArgs, bwrapInvocation, IN_SANDBOX, sandboxAccounts } from '../../src/adapters/local/bwrap-args.js';
 
-const spec = { workdir: '/data/sb/demo/workdir', workerFile: '/app/dist/worker/logos-worker.mjs', nodePath: '/usr/bin/node', socketPath: '/run/user/1/logos/p.sock' };
+const spec = { workdir: '/data/sb/demo/workdir', workerFile: '/app/dist/worker/logos-worker.mjs', nodePath: '/usr/bin/node', socketDir: '/run/user/1/logos/task-1-t_abc' };
 
 function pairs(args: string[], flag: string): string[][] {
   const out: string[][] = [];
@@ -20,11 +20,10 @@ describe('buildBwrapArgs', () => {
     expect(args).not.toContain('--share-net');
   });
 
-  it('makes the sandbox dir the only writable bind, with a private /tmp', () => {
-    expect(pairs(args, '--bind')).toEqual([
-      [spec.workdir, IN_SANDBOX.workdir],
-      [spec.socketPath, IN_SANDBOX.socket],
-    ]);
+  it('makes the sandbox dir the only writable bind, with a private /tmp; the proxy socket\'s directory is read-only', () => {
+    expect(pairs(args, '--bind')).toEqual([[spec.workdir, IN_SANDBOX.workdir]]);
+    expect(pairs(args, '--ro-bind')).toContainEqual([spec.socketDir, IN_SANDBOX.socketDir]);
+    expect(IN_SANDBOX.socket).toBe(`${IN_SANDBOX.socketDir}/inference.sock`);
     expect(args[args.indexOf('--tmpfs') + 1]).toBe('/tmp');
     expect(pairs(args, '--ro-bind')).toContainEqual([spec.workerFile, IN_SANDBOX.worker]);
     expect(pairs(args, '--ro-bind')).toContainEqual(['/usr', '/usr']);
@@ -60,7 +59,7 @@ describe('buildBwrapArgs', () => {
   it('passes its options through a pipe: the command line the sandbox can read has no host path', () => {
     const inv = bwrapInvocation({ ...spec, uid: 1000, gid: 1000 });
     expect(inv.argv).toEqual(['--args', '3', '--', '/usr/bin/node', IN_SANDBOX.worker]);
-    for (const hostPath of [spec.workdir, spec.workerFile, spec.socketPath]) expect(inv.argv.join(' ')).not.toContain(hostPath);
+    for (const hostPath of [spec.workdir, spec.workerFile, spec.socketDir]) expect(inv.argv.join(' ')).not.toContain(hostPath);
     const options = new TextDecoder().decode(inv.fds[0]).split('\0');
     expect(options.at(-1)).toBe('');
     expect(options.slice(0, -1)).toEqual(buildBwrapArgs({ ...spec, uid: 1000, gid: 1000 }));

@@ -39,6 +39,11 @@ export interface RunOptions {
 }
 
 export interface StreamOptions extends RunOptions {
+  /**
+   * Keep stdin open for `sendInput` instead of writing `input` at once: the process starts
+   * while its input is still being put together (a task's sandbox starts ahead of its task).
+   */
+  deferInput?: boolean;
   onStdoutLine?: (line: string) => void;
   /** A stdout line longer than maxLineBytes is dropped; this reports its size. */
   onOversizedLine?: (bytes: number) => void;
@@ -74,6 +79,8 @@ export interface RunningProcess {
   /** Stop reading stdout (the child blocks once the pipe is full); resumeStdout continues. */
   pauseStdout(): void;
   resumeStdout(): void;
+  /** With `deferInput`: write the input and close stdin (once; later calls do nothing). */
+  sendInput(data: string | Uint8Array): void;
 }
 
 const STDERR_TAIL_BYTES = 4096;
@@ -178,6 +185,8 @@ interface Started {
   stdout: Readable | null;
   stderr: Readable | null;
   ended: Promise<Ended>;
+  /** With `deferInput`: writes the input and closes stdin. */
+  sendInput?: (data: string | Uint8Array) => void;
 }
 
 type Starter = (file: string, args: string[], opts: StreamOptions, env: Record<string, string | undefined>) => Started;
@@ -218,7 +227,7 @@ const startWithExeca =
 const startWithNode: Starter = (file, args, opts, env) => {
   const extra = opts.inputFds ?? [];
   const child: ChildProcess = spawn(file, args, {
-    stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...extra.map(() => 'pipe' as const)],
+    stdio: [opts.input === undefined && !opts.deferInput ? 'ignore' : 'pipe', 'pipe', 'pipe', ...extra.map(() => 'pipe' as const)],
     env: (opts.extendEnv ?? true) ? { ...process.env, ...env } : env,
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
     detached: true, // own process group, so the whole tree can be killed
@@ -241,8 +250,17 @@ const startWithNode: Starter = (file, args, opts, env) => {
     w.on('error', () => {});
     w.end(data);
   };
-  if (opts.input !== undefined && child.stdin) feed(child.stdin, opts.input);
   extra.forEach((data, i) => feed(child.stdio[3 + i], data));
+  if (opts.deferInput) {
+    let sent = false;
+    const sendInput = (data: string | Uint8Array): void => {
+      if (sent || !child.stdin) return;
+      sent = true;
+      feed(child.stdin, data);
+    };
+    return { pid: child.pid, stdout: child.stdout, stderr: child.stderr, ended, sendInput };
+  }
+  if (opts.input !== undefined && child.stdin) feed(child.stdin, opts.input);
   return { pid: child.pid, stdout: child.stdout, stderr: child.stderr, ended };
 };
 
@@ -286,6 +304,9 @@ function spawnWithExeca(file: string, args: string[], opts: StreamOptions): Runn
       paused = false;
       inner?.resumeStdout();
     },
+    sendInput() {
+      // collected commands get their input up front (deferInput is for spawnProcess)
+    },
   };
 }
 
@@ -328,7 +349,7 @@ function spawnWith(start: Starter, file: string, args: string[], opts: StreamOpt
       notFound: e.code === 'ENOENT',
       spawnError: e.message,
     };
-    return { pid: undefined, result: Promise.resolve(result), kill() {}, pauseStdout() {}, resumeStdout() {} };
+    return { pid: undefined, result: Promise.resolve(result), kill() {}, pauseStdout() {}, resumeStdout() {}, sendInput() {} };
   }
   const pid = child.pid;
   if (pid) liveGroups.add(pid);
@@ -417,6 +438,7 @@ function spawnWith(start: Starter, file: string, args: string[], opts: StreamOpt
     kill,
     pauseStdout: () => child.stdout?.pause(),
     resumeStdout: () => child.stdout?.resume(),
+    sendInput: (data) => child.sendInput?.(data),
   };
 }
 

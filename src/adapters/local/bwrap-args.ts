@@ -31,8 +31,12 @@ export interface BwrapSpec {
   workerFile: string;
   /** Node on the host; its directory is mounted read-only at /opt/logos/node when it lives outside /usr. */
   nodePath: string;
-  /** The host-side inference proxy's Unix socket. */
-  socketPath: string;
+  /**
+   * The task's own host directory for the inference proxy's Unix socket
+   * (`inference.sock`), mounted read-only at /run/logos: the sandbox starts before the
+   * proxy listens (the socket appears in it later) and can create nothing there.
+   */
+  socketDir: string;
   /** The uid/gid the worker runs as (for the sandbox's own /etc/passwd and /etc/group). */
   uid?: number;
   gid?: number;
@@ -118,11 +122,9 @@ export function buildBwrapArgs(spec: BwrapSpec): string[] {
     '--ro-bind',
     spec.workerFile,
     IN_SANDBOX.worker,
-    '--dir',
+    '--ro-bind',
+    spec.socketDir,
     IN_SANDBOX.socketDir,
-    '--bind',
-    spec.socketPath,
-    IN_SANDBOX.socket,
     '--chdir',
     IN_SANDBOX.workdir,
   );

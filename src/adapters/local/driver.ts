@@ -1,5 +1,5 @@
-import { closeSync, existsSync, realpathSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { bundledWorkerFile } from '../assets.js';
@@ -8,8 +8,20 @@ import { LogosError } from '../../core/errors.js';
 import type { CredentialSource } from '../../core/ports.js';
 import { getProvider } from '../../core/providers.js';
 import type { RouteRecord } from '../../core/routes.js';
-import { failedExec, outcomeOf, type ExecOutcome, type ExecRequest, type RunningExec, type SandboxDriver, type SandboxRecord, type SandboxStatus } from '../../core/sandboxes.js';
-import { spawnProcess } from '../exec/runner.js';
+import {
+  failedExec,
+  outcomeOf,
+  type ExecOutcome,
+  type ExecRequest,
+  type OutputHandlers,
+  type RunningExec,
+  type SandboxDriver,
+  type SandboxRecord,
+  type SandboxStatus,
+  type WarmOptions,
+  type WarmStart,
+} from '../../core/sandboxes.js';
+import { spawnProcess, type RunningProcess } from '../exec/runner.js';
 import { findExecutable } from '../exec/which.js';
 import { bwrapInvocation } from './bwrap-args.js';
 import { startInferenceProxy } from './inference-proxy.js';
@@ -170,108 +182,144 @@ export class LocalDriver implements SandboxDriver {
   }
 
   /**
-   * The proxy socket of one task. Its name carries the host pid, so sockets left
-   * by a host that was killed (kill -9: no cleanup ran) are recognised and removed.
+   * The directory of one task's proxy socket, mounted read-only at /run/logos in its
+   * sandbox. Its name carries the host pid, so directories left by a host that was killed
+   * (kill -9: no cleanup ran) are recognised and removed.
    */
-  private async socketPath(taskId: string): Promise<{ path: string; cleanup: () => Promise<void> }> {
-    const name = `proxy-${process.pid}-${taskId}.sock`;
-    const preferred = join(this.opts.runtimeDir, name);
+  private taskDir(taskId: string): { dir: string; cleanup: () => Promise<void> } {
+    const preferred = join(this.opts.runtimeDir, `task-${process.pid}-${taskId}`);
+    const cleanup = (dir: string) => () => rm(dir, { recursive: true, force: true });
     // Unix socket paths are limited to ~107 bytes; fall back to a short private temp dir.
-    if (Buffer.byteLength(preferred) < 100) {
-      await mkdir(this.opts.runtimeDir, { recursive: true, mode: 0o700 });
-      await this.sweepStaleSockets();
-      return { path: preferred, cleanup: async () => {} };
+    if (Buffer.byteLength(join(preferred, SOCKET_NAME)) < 100) {
+      mkdirSync(this.opts.runtimeDir, { recursive: true, mode: 0o700 });
+      this.sweepStale();
+      mkdirSync(preferred, { mode: 0o700 });
+      return { dir: preferred, cleanup: cleanup(preferred) };
     }
-    const dir = await mkdtemp(join(tmpdir(), 'logos-'));
-    return { path: join(dir, name), cleanup: () => rm(dir, { recursive: true, force: true }) };
+    const dir = mkdtempSync(join(tmpdir(), 'logos-'));
+    return { dir, cleanup: cleanup(dir) };
   }
 
-  /** Remove proxy sockets whose host process is gone. */
-  private async sweepStaleSockets(): Promise<void> {
+  /** Remove task directories (and sockets of older versions) whose host process is gone. */
+  private sweepStale(): void {
     let names: string[];
     try {
-      names = await readdir(this.opts.runtimeDir);
+      names = readdirSync(this.opts.runtimeDir);
     } catch {
       return;
     }
     for (const n of names) {
-      const m = /^proxy-(\d+)-.*\.sock$/.exec(n) ?? /^proxy-(t_[a-z0-9]+)\.sock$/.exec(n);
+      const m = /^task-(\d+)-/.exec(n) ?? /^proxy-(\d+)-.*\.sock$/.exec(n) ?? /^proxy-(t_[a-z0-9]+)\.sock$/.exec(n);
       if (!m) continue;
       // Sockets named without a pid (older versions) can only be stale leftovers by now.
       const pid = Number(m[1]);
-      if (!Number.isInteger(pid) || !this.opts.pidAlive(pid)) await unlink(join(this.opts.runtimeDir, n)).catch(() => {});
+      if (!Number.isInteger(pid) || !this.opts.pidAlive(pid)) rmSync(join(this.opts.runtimeDir, n), { recursive: true, force: true });
     }
   }
 
-  async exec(rec: SandboxRecord, route: RouteRecord, req: ExecRequest): Promise<RunningExec> {
-    const failed = failedExec;
+  /** What starting a worker needs, or why it cannot start. */
+  private async startable(rec: SandboxRecord): Promise<{ bwrap: string; workerFile: string } | LogosError> {
     let bwrap: string;
     try {
       bwrap = this.bwrapPath();
     } catch (err) {
-      return failed(err as LogosError);
+      return err as LogosError;
     }
     const st = await this.status(rec);
     if (st.phase !== 'Ready') {
-      return failed(
-        new LogosError('SANDBOX_UNAVAILABLE', `Sandbox '${rec.name}' is not ready (${st.phase}${st.detail ? `: ${st.detail}` : ''}).`, {
-          hint: `Recreate it: \`logos sandbox delete ${rec.name} && logos sandbox create ${rec.name} --route ${rec.route}\`.`,
-        }),
-      );
+      return new LogosError('SANDBOX_UNAVAILABLE', `Sandbox '${rec.name}' is not ready (${st.phase}${st.detail ? `: ${st.detail}` : ''}).`, {
+        hint: `Recreate it: \`logos sandbox delete ${rec.name} && logos sandbox create ${rec.name} --route ${rec.route}\`.`,
+      });
     }
     const workerFile = this.opts.workerFile ?? defaultWorkerFile();
-    if (!existsSync(workerFile)) {
-      return failed(new LogosError('INTERNAL', `The worker bundle is missing (${workerFile}).`, { hint: 'Build Logos first: `npm run build`.' }));
-    }
-    const provider = getProvider(route.provider);
-    let apiKey: string | undefined;
-    try {
-      apiKey = (await this.opts.credentials.get(provider.id, provider.keyEnv))?.value;
-    } catch (err) {
-      return failed(err as LogosError);
-    }
-    if (!apiKey && provider.needsKey) {
-      return failed(
-        new LogosError('NO_CREDENTIAL', `No key for ${provider.label}.`, {
-          hint: `Store one with \`logos creds set ${provider.id}\` (it reads the key from stdin or a hidden prompt)${provider.keyEnv ? `, or set ${provider.keyEnv}` : ''}.`,
-        }),
-      );
-    }
-    const taskId = (JSON.parse(req.taskJson) as { task_id: string }).task_id;
-    const sock = await this.socketPath(taskId);
-    const log = this.opts.logger.child({ sandbox: rec.name, route: route.name, task_id: taskId });
-    const proxyOpts = { socketPath: sock.path, upstream: route.endpoint, api: route.api, model: route.model, logger: log };
-    const proxy = await startInferenceProxy(apiKey ? { ...proxyOpts, apiKey } : proxyOpts);
+    if (!existsSync(workerFile)) return new LogosError('INTERNAL', `The worker bundle is missing (${workerFile}).`, { hint: 'Build Logos first: `npm run build`.' });
+    return { bwrap, workerFile };
+  }
+
+  /**
+   * Start bubblewrap and the worker, which waits for its task on stdin: the task, the
+   * proxy and the output handlers come with exec. Output before that is held (a worker
+   * prints nothing before its task; a little is kept, the rest dropped).
+   */
+  private startWorker(rec: SandboxRecord, route: RouteRecord, bwrap: string, workerFile: string, opts: WarmOptions): LocalWarm {
+    const task = this.taskDir(opts.taskId);
+    const log = this.opts.logger.child({ sandbox: rec.name, route: route.name, task_id: opts.taskId });
     const invocation = bwrapInvocation({
       workdir: rec.dir as string,
       workerFile: realpathSync(workerFile),
       nodePath: realpathSync(this.opts.nodePath),
-      socketPath: sock.path,
+      socketDir: task.dir,
       uid: process.getuid?.() ?? 0,
       gid: process.getgid?.() ?? 0,
     });
-    const proc = spawnProcess(bwrap, invocation.argv, {
-      input: req.taskJson,
+    const warm = new LocalWarm(this, bwrap, task.dir, task.cleanup);
+    warm.proc = spawnProcess(bwrap, invocation.argv, {
+      deferInput: true,
       inputFds: invocation.fds,
       // bwrap itself gets a minimal environment; --clearenv keeps even that out of the sandbox.
       env: { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8' },
       extendEnv: false,
-      timeoutMs: req.timeoutMs,
-      ...(req.signal ? { signal: req.signal } : {}),
+      timeoutMs: opts.timeoutMs,
+      ...(opts.signal ? { signal: opts.signal } : {}),
       killGraceMs: 1000,
       logger: log,
-      onStdoutLine: req.onStdoutLine,
-      onOversizedLine: req.onOversizedLine,
-      onStderrLine: req.onStderrLine,
-      ...(req.onStdoutEnd ? { onStdoutEnd: req.onStdoutEnd } : {}),
+      onStdoutLine: (line) => warm.out('line', line),
+      onOversizedLine: (bytes) => warm.out('oversized', bytes),
+      onStderrLine: (line) => warm.out('stderr', line),
+      onStdoutEnd: () => warm.out('end'),
     });
+    return warm;
+  }
+
+  async warm(rec: SandboxRecord, route: RouteRecord, opts: WarmOptions): Promise<WarmStart | undefined> {
+    const ready = await this.startable(rec);
+    if (ready instanceof LogosError) return undefined;
+    return this.startWorker(rec, route, ready.bwrap, ready.workerFile, opts);
+  }
+
+  async exec(rec: SandboxRecord, route: RouteRecord, req: ExecRequest): Promise<RunningExec> {
+    const taskId = (JSON.parse(req.taskJson) as { task_id: string }).task_id;
+    let warm = req.warm instanceof LocalWarm && req.warm.driver === this && !req.warm.taken ? req.warm : undefined;
+    if (!warm) {
+      const ready = await this.startable(rec);
+      if (ready instanceof LogosError) return failedExec(ready);
+      warm = this.startWorker(rec, route, ready.bwrap, ready.workerFile, { taskId, timeoutMs: req.timeoutMs, ...(req.signal ? { signal: req.signal } : {}) });
+    }
+    warm.taken = true;
+    const started = warm;
+    const proc = started.proc as RunningProcess;
+    const provider = getProvider(route.provider);
+    let apiKey: string | undefined;
+    let keyError: LogosError | undefined;
+    try {
+      apiKey = (await this.opts.credentials.get(provider.id, provider.keyEnv))?.value;
+    } catch (err) {
+      keyError = err as LogosError;
+    }
+    if (!keyError && !apiKey && provider.needsKey) {
+      keyError = new LogosError('NO_CREDENTIAL', `No key for ${provider.label}.`, {
+        hint: `Store one with \`logos creds set ${provider.id}\` (it reads the key from stdin or a hidden prompt)${provider.keyEnv ? `, or set ${provider.keyEnv}` : ''}.`,
+      });
+    }
+    if (keyError) {
+      // The worker never gets its task: stop it and tidy up before saying why.
+      proc.kill();
+      await proc.result;
+      await started.cleanup().catch(() => {});
+      return failedExec(keyError);
+    }
+    const log = this.opts.logger.child({ sandbox: rec.name, route: route.name, task_id: taskId });
+    const proxyOpts = { socketPath: join(started.dir, SOCKET_NAME), upstream: route.endpoint, api: route.api, model: route.model, logger: log };
+    const proxy = await startInferenceProxy(apiKey ? { ...proxyOpts, apiKey } : proxyOpts);
+    started.attach(req);
+    proc.sendInput(req.taskJson);
     let proxyClosed: Promise<void> | undefined;
     const closeProxy = (): Promise<void> => (proxyClosed ??= proxy.close().catch(() => {}));
     const outcome = proc.result.then(async (r): Promise<ExecOutcome> => {
       await closeProxy();
-      await sock.cleanup().catch(() => {});
+      await started.cleanup().catch(() => {});
       const out = outcomeOf(r);
-      if (r.notFound) out.startError = new LogosError('BWRAP_MISSING', `bubblewrap could not be started (${bwrap}).`, { hint: BWRAP_INSTALL_HINT });
+      if (r.notFound) out.startError = new LogosError('BWRAP_MISSING', `bubblewrap could not be started (${started.bwrap}).`, { hint: BWRAP_INSTALL_HINT });
       else if (r.spawnError) out.startError = new LogosError('BWRAP_FAILED', `bubblewrap could not be started: ${r.spawnError}`, { hint: BWRAP_INSTALL_HINT });
       else if (r.exitCode === 1 && /^bwrap: /m.test(r.stderrTail) && !r.timedOut && !r.cancelled) {
         const msg = /^bwrap: (.*)$/m.exec(r.stderrTail)?.[1] ?? 'setup failed';
@@ -290,5 +338,54 @@ export class LocalDriver implements SandboxDriver {
         void closeProxy();
       },
     };
+  }
+}
+
+/** The proxy socket's name in a task's directory (IN_SANDBOX.socket inside the sandbox). */
+const SOCKET_NAME = 'inference.sock';
+/** Output a worker prints before exec takes it over: kept up to this many events, the rest dropped. */
+const EARLY_OUTPUT_EVENTS = 100;
+
+type EarlyOutput = ['line', string] | ['oversized', number] | ['stderr', string] | ['end'];
+
+/** A local sandbox started ahead of its task (LocalDriver.warm). */
+class LocalWarm implements WarmStart {
+  proc: RunningProcess | undefined;
+  taken = false;
+  private handlers: OutputHandlers | undefined;
+  private early: EarlyOutput[] = [];
+
+  constructor(
+    readonly driver: LocalDriver,
+    readonly bwrap: string,
+    readonly dir: string,
+    readonly cleanup: () => Promise<void>,
+  ) {}
+
+  out(...event: EarlyOutput): void {
+    const h = this.handlers;
+    if (!h) {
+      if (this.early.length < EARLY_OUTPUT_EVENTS || event[0] === 'end') this.early.push(event);
+      return;
+    }
+    if (event[0] === 'line') h.onStdoutLine(event[1]);
+    else if (event[0] === 'oversized') h.onOversizedLine(event[1]);
+    else if (event[0] === 'stderr') h.onStderrLine(event[1]);
+    else h.onStdoutEnd?.();
+  }
+
+  attach(handlers: OutputHandlers): void {
+    this.handlers = handlers;
+    const early = this.early;
+    this.early = [];
+    for (const e of early) this.out(...e);
+  }
+
+  discard(): void {
+    if (this.taken || !this.proc) return;
+    this.taken = true;
+    const proc = this.proc;
+    proc.kill();
+    void proc.result.then(() => this.cleanup()).catch(() => {});
   }
 }
