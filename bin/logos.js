@@ -1,14 +1,13 @@
 #!/usr/bin/env node
 // Tiny launcher: the CLI is bundled into dist/bundle/logos.cjs by `npm run build` (see load-bundle.js).
-import { readFileSync } from 'node:fs';
-import { loadBundle } from './load-bundle.js';
-
+'use strict';
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   // What commander prints for --version, without loading the CLI.
-  process.stdout.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
+  process.stdout.write(`${require('../package.json').version}\n`);
 } else {
-  loadBundle()
+  require('./load-bundle.js')
+    .loadBundle()
     .main(process.argv)
     .then(
       (code) => {

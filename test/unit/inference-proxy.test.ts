@@ -1,8 +1,8 @@
 /** The local driver's inference proxy, for real: a Unix socket in front of a scripted upstream on 127.0.0.1. */
-import { request, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import { createServer, request, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect, type Socket } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -191,6 +191,23 @@ describe('inference proxy: what reaches the upstream', () => {
     expect(r.status).toBe(502);
     expect(errorOf(r).type).toBe('network_error');
     expect(errorOf(r).message).toContain(`http://127.0.0.1:${port}`);
+  });
+
+  it('speaks TLS to an https upstream (node:https loads only for one): a plain HTTP server there gets no request', async () => {
+    let requests = 0;
+    const plain = createServer((_req, res) => {
+      requests += 1;
+      res.end('{}');
+    });
+    await new Promise<void>((r) => plain.listen(0, '127.0.0.1', () => r()));
+    closers.push(() => new Promise<void>((r) => plain.close(() => r())));
+    const port = (plain.address() as AddressInfo).port;
+    const proxy = await startInferenceProxy({ socketPath: join(dir, 'p.sock'), upstream: `https://127.0.0.1:${port}/v1`, api: 'openai-chat', model: MODEL, apiKey: KEY, logger: recordingLogger() });
+    closers.push(() => proxy.close());
+    const r = await call(proxy.socketPath);
+    expect(r.status).toBe(502);
+    expect(errorOf(r).message).toContain(`https://127.0.0.1:${port}`);
+    expect(requests).toBe(0);
   });
 });
 

@@ -24,6 +24,16 @@ function fakeProc(entries: Array<{ pid: number; tag?: string; pgid?: number; sta
   return proc;
 }
 
+describe('ownerHomeKey', () => {
+  it('is the 64-bit FNV-1a of the path, 16 hex digits (known vectors), and tells homes apart', () => {
+    expect(ownerHomeKey('')).toBe('cbf29ce484222325');
+    expect(ownerHomeKey('a')).toBe('af63dc4c8601ec8c');
+    expect(ownerHomeKey('foobar')).toBe('85944171f73967e8');
+    expect(ownerHomeKey('/home/a/.local/state/logos')).not.toBe(ownerHomeKey('/home/b/.local/state/logos'));
+    expect(ownerHomeKey('/home/a/.local/state/logos')).toMatch(/^[0-9a-f]{16}$/);
+  });
+});
+
 describe('findOrphans', () => {
   const state = '/home/someone/.local/state/logos';
   const key = ownerHomeKey(state);

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { processStartTicks, readProcStat } from '../host/proc.js';
 
@@ -12,8 +11,14 @@ import { processStartTicks, readProcStat } from '../host/proc.js';
 
 export const OWNER_ENV = 'LOGOS_SPAWNED_BY';
 
+/**
+ * 16 hex digits naming the state directory (64-bit FNV-1a of its path): it tells homes apart,
+ * it is no secret, and node:crypto stays out of every command's start.
+ */
 export function ownerHomeKey(stateDir: string): string {
-  return createHash('sha256').update(stateDir).digest('hex').slice(0, 16);
+  let h = 0xcbf29ce484222325n;
+  for (const byte of Buffer.from(stateDir)) h = BigInt.asUintN(64, (h ^ BigInt(byte)) * 0x100000001b3n);
+  return h.toString(16).padStart(16, '0');
 }
 
 let homeKey = '';

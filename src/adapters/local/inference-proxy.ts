@@ -7,8 +7,8 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { unlink } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import type { Logger } from '../../core/context.js';
 import type { RouteApi } from '../../core/protocol.js';
 import { createByteScrubber } from './scrub-stream.js';
@@ -110,7 +110,9 @@ export async function startInferenceProxy(opts: ProxyOptions): Promise<Inference
   const upstreams = new Set<ClientRequest>();
   // An agent of our own: close() can destroy its idle keep-alive sockets too, and it never opens more than the cap.
   const agentOpts = { keepAlive: true, maxSockets: Math.max(1, maxConcurrent) };
-  const agent = base.protocol === 'https:' ? new HttpsAgent(agentOpts) : new HttpAgent(agentOpts);
+  // node:https (and TLS) load only for an https upstream: a local model server's tasks do not pay for them.
+  const https = base.protocol === 'https:' ? (createRequire(import.meta.url)('node:https') as typeof import('node:https')) : undefined;
+  const agent = https ? new https.Agent(agentOpts) : new HttpAgent(agentOpts);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     state.requests += 1;
@@ -189,7 +191,7 @@ export async function startInferenceProxy(opts: ProxyOptions): Promise<Inference
     // Exactly base URL + mapped path: the sandbox's query string is not forwarded, the base URL's own query is kept.
     const target = new URL(base.toString());
     target.pathname = `${base.pathname.replace(/\/+$/, '')}${suffix}`;
-    const doRequest = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const doRequest = https ? https.request : httpRequest;
     const outbound = doRequest(target, { method: req.method, headers, agent });
     exchange.upstream = outbound;
     upstreams.add(outbound);

@@ -1,7 +1,6 @@
 import { mkdtempSync, readFileSync, realpathSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify as toYaml } from 'yaml';
 import type { Logger } from '../../core/context.js';
 import { LogosError } from '../../core/errors.js';
 import {
@@ -403,6 +402,8 @@ export class OpenShellClient implements OpenShell {
   private async withProfileFile<T>(profile: OsProfile, fn: (file: string) => Promise<T>): Promise<T> {
     const dir = mkdtempSync(join(tmpdir(), 'logos-profile-'));
     const file = join(dir, `${profile.id}.yaml`);
+    // yaml loads here, not with every command (only 0.1.x provider profiles need it).
+    const { stringify: toYaml } = await import('yaml');
     writeFileSync(file, `# Provider profile written by Logos (openshell profile import -f).\n${toYaml(profile)}`, { mode: 0o600 });
     try {
       return await fn(file);

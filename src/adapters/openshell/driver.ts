@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { lstat, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -70,6 +70,8 @@ export class OpenShellDriver implements SandboxDriver {
 
   /** sha256 of the worker bundle, to tell whether a sandbox has the current one. */
   private workerSha(file: string): string {
+    // node:crypto loads here, not with every command that builds the app.
+    const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
     this.sha ??= createHash('sha256').update(readFileSync(file)).digest('hex');
     return this.sha;
   }
