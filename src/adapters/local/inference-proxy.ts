@@ -1,12 +1,4 @@
-import {
-  Agent as HttpAgent,
-  createServer,
-  request as httpRequest,
-  type ClientRequest,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import type { ClientRequest, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { unlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { Logger } from '../../core/context.js';
@@ -110,9 +102,12 @@ export async function startInferenceProxy(opts: ProxyOptions): Promise<Inference
   const upstreams = new Set<ClientRequest>();
   // An agent of our own: close() can destroy its idle keep-alive sockets too, and it never opens more than the cap.
   const agentOpts = { keepAlive: true, maxSockets: Math.max(1, maxConcurrent) };
-  // node:https (and TLS) load only for an https upstream: a local model server's tasks do not pay for them.
-  const https = base.protocol === 'https:' ? (createRequire(import.meta.url)('node:https') as typeof import('node:https')) : undefined;
-  const agent = https ? new https.Agent(agentOpts) : new HttpAgent(agentOpts);
+  // node:http loads here, once the task's sandbox is already starting (not with every command),
+  // and node:https (and TLS) only for an https upstream: a local model server's tasks do not pay for them.
+  const load = createRequire(import.meta.url);
+  const http = load('node:http') as typeof import('node:http');
+  const https = base.protocol === 'https:' ? (load('node:https') as typeof import('node:https')) : undefined;
+  const agent = https ? new https.Agent(agentOpts) : new http.Agent(agentOpts);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     state.requests += 1;
@@ -191,7 +186,7 @@ export async function startInferenceProxy(opts: ProxyOptions): Promise<Inference
     // Exactly base URL + mapped path: the sandbox's query string is not forwarded, the base URL's own query is kept.
     const target = new URL(base.toString());
     target.pathname = `${base.pathname.replace(/\/+$/, '')}${suffix}`;
-    const doRequest = https ? https.request : httpRequest;
+    const doRequest = https ? https.request : http.request;
     const outbound = doRequest(target, { method: req.method, headers, agent });
     exchange.upstream = outbound;
     upstreams.add(outbound);
@@ -247,7 +242,7 @@ export async function startInferenceProxy(opts: ProxyOptions): Promise<Inference
     outbound.end(body);
   };
 
-  const server: Server = createServer((req, res) => {
+  const server: Server = http.createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       log.error('proxy failure', { error: err instanceof Error ? err.message : String(err) });
       sendError(res, 500, 'proxy_error', 'inference proxy failure');
