@@ -84,6 +84,26 @@ async function readBody(req: IncomingMessage, max: number): Promise<BodyRead> {
   return { body: Buffer.concat(parts) };
 }
 
+/**
+ * Node's HTTP server and client each handle their first request ~10 ms slower than the
+ * next ones (their parsing and writing paths compile on first use), and the worker's first
+ * request is the task's model call, which the proxy serves and makes upstream. So the proxy
+ * first asks itself for a page it does not serve (a 404 that never reaches the model
+ * server) while the sandbox is still starting. Never fails, never waits long.
+ */
+function warmUp(socketPath: string, http: typeof import('node:http')): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const req = http.request({ socketPath, path: '/v1/logos-warm-up', method: 'POST', agent: false, timeout: 1000, headers: { 'content-type': 'application/json' } }, (res) => {
+      res.resume();
+      res.on('end', resolve);
+      res.on('error', () => resolve());
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve());
+    req.end('{}');
+  });
+}
+
 function isJsonObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -261,6 +281,7 @@ export async function startInferenceProxy(opts: ProxyOptions): Promise<Inference
       resolve();
     });
   });
+  await warmUp(opts.socketPath, http);
   let closing: Promise<void> | undefined;
   return {
     socketPath: opts.socketPath,
