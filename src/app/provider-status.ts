@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { DEFAULT_PROBE_TIMEOUT_MS, probeProvider, type ProbeOptions } from '../adapters/providers/probe.js';
 import { systemClock, type Clock } from '../core/context.js';
@@ -59,7 +59,10 @@ export function providerStatusFile(app: Pick<App, 'paths'>, lockTimeoutMs?: numb
 
 /** Identifies which key a cached probe used, without storing the key. */
 function fingerprint(key: string | undefined): string | null {
-  return key ? createHash('sha256').update(key).digest('hex').slice(0, 16) : null;
+  if (!key) return null;
+  // node:crypto loads only when there is a key to fingerprint.
+  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+  return createHash('sha256').update(key).digest('hex').slice(0, 16);
 }
 
 /** Providers with a key in the vault or the environment (env only when the vault cannot be read). */

@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { isatty } from 'node:tty';
 import { Chalk } from 'chalk';
 import { LogosError } from '../core/errors.js';
 import { redactValue } from '../core/redact.js';
@@ -24,10 +25,14 @@ export function processIo(): Io {
   return {
     out: process.stdout,
     err: process.stderr,
-    stdin: process.stdin,
+    // process.stdin is made on first use (a stream over the pipe, file or terminal): only
+    // commands that read it pay for it; isatty(0) answers the question without it.
+    get stdin() {
+      return process.stdin;
+    },
     isTTY: !!process.stdout.isTTY,
     errTTY: !!process.stderr.isTTY,
-    stdinTTY: !!process.stdin.isTTY,
+    stdinTTY: isatty(0),
   };
 }
 
@@ -55,7 +60,12 @@ function safeStream(stream: NodeJS.WriteStream): NodeJS.WriteStream {
  */
 export function humanIo(io: Io, dataOnStdout: boolean): Io {
   return {
-    ...io,
+    isTTY: io.isTTY,
+    errTTY: io.errTTY,
+    stdinTTY: io.stdinTTY,
+    get stdin() {
+      return io.stdin;
+    },
     term: io.term ?? io.out,
     out: dataOnStdout ? io.out : safeStream(io.out),
     err: safeStream(io.err),

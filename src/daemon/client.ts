@@ -1,5 +1,5 @@
 import { request, type IncomingMessage } from 'node:http';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { LogosError } from '../core/errors.js';
 import { liveDaemon, readToken, type PidRecord } from './files.js';
 
@@ -13,8 +13,11 @@ export interface DaemonClient {
   get<T = unknown>(path: string, opts?: { timeoutMs?: number; signal?: AbortSignal }): Promise<T>;
   post<T = unknown>(path: string, body: unknown, opts?: { timeoutMs?: number; signal?: AbortSignal }): Promise<T>;
   del<T = unknown>(path: string, opts?: { timeoutMs?: number; signal?: AbortSignal }): Promise<T>;
-  /** The live event stream (WebSocket /v1/events), authenticated; the token stays in here. */
-  events(query?: { since?: number; types?: string[] }): WebSocket;
+  /**
+   * The live event stream (WebSocket /v1/events), authenticated; the token stays in here.
+   * ws loads here, not with every command that looks for the daemon (`logos status`).
+   */
+  events(query?: { since?: number; types?: string[] }): Promise<WebSocket>;
   /** A streaming GET (server-sent events): the raw response, for the caller to read. */
   stream(path: string, opts?: { signal?: AbortSignal; headers?: Record<string, string> }): Promise<IncomingMessage>;
 }
@@ -66,13 +69,14 @@ export function daemonClient(info: PidRecord, token: string): DaemonClient {
     get: (path, opts) => call('GET', path, undefined, opts),
     post: (path, body, opts) => call('POST', path, body, opts),
     del: (path, opts) => call('DELETE', path, undefined, opts),
-    events: (query = {}) => {
+    events: async (query = {}) => {
+      const { default: WebSocketClient } = await import('ws');
       const q = new URLSearchParams();
       if (query.since !== undefined) q.set('since', String(query.since));
       if (query.types?.length) q.set('types', query.types.join(','));
       const qs = q.toString();
       const h = host.includes(':') ? `[${host}]` : host;
-      return new WebSocket(`ws://${h}:${info.port}/v1/events${qs ? `?${qs}` : ''}`, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false, handshakeTimeout: 10_000 });
+      return new WebSocketClient(`ws://${h}:${info.port}/v1/events${qs ? `?${qs}` : ''}`, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false, handshakeTimeout: 10_000 });
     },
     stream: (path, opts = {}) =>
       new Promise((resolve, reject) => {

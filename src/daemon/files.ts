@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { processStartTicks } from '../adapters/host/proc.js';
 import { LogosError } from '../core/errors.js';
@@ -28,6 +28,8 @@ export function ensureToken(file: string): string {
   try {
     const fd = openSync(file, 'wx', 0o600);
     try {
+      // node:crypto loads here, when a daemon first starts, not with every command that looks for one.
+      const { randomBytes } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
       writeSync(fd, `${randomBytes(32).toString('base64url')}\n`);
     } finally {
       closeSync(fd);

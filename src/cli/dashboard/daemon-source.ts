@@ -165,8 +165,17 @@ export class DaemonSource implements DataSource {
       // A different daemon (restarted): its sequence numbers start again.
       if (this.client && (this.client.info.pid !== c.info.pid || this.client.info.port !== c.info.port)) lastSeq = undefined;
       this.client = c;
+      void c.events(lastSeq !== undefined ? { since: lastSeq } : {}).then(
+        (sock) => watch(sock),
+        () => scheduleRetry(),
+      );
+    };
+    const watch = (sock: WebSocket): void => {
+      if (stopped) {
+        sock.terminate();
+        return;
+      }
       let opened = false;
-      const sock = c.events(lastSeq !== undefined ? { since: lastSeq } : {});
       ws = sock;
       sock.on('open', () => {
         opened = true;
