@@ -144,9 +144,11 @@ class LineSplitter {
         this.dropping = false;
         this.droppedBytes = 0;
       } else {
-        const line = (this.buf + part).replace(/\r$/, '');
+        let line = this.buf + part;
+        if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1); // \r\n
         this.buf = '';
-        if (Buffer.byteLength(line) > this.max) this.onOversized?.(Buffer.byteLength(line));
+        // Every frame passes here: count its bytes only when its length allows it to be over (UTF-8 ≤ 3 bytes a UTF-16 unit).
+        if (line.length * 3 > this.max && Buffer.byteLength(line) > this.max) this.onOversized?.(Buffer.byteLength(line));
         else this.onLine(line);
       }
     }

@@ -263,10 +263,11 @@ export class LocalDriver implements SandboxDriver {
       ...(opts.signal ? { signal: opts.signal } : {}),
       killGraceMs: 1000,
       logger: log,
-      onStdoutLine: (line) => warm.out('line', line),
-      onOversizedLine: (bytes) => warm.out('oversized', bytes),
-      onStderrLine: (line) => warm.out('stderr', line),
-      onStdoutEnd: () => warm.out('end'),
+      // Straight to exec's handlers once attached (every frame passes here); held until then.
+      onStdoutLine: (line) => (warm.handlers ? warm.handlers.onStdoutLine(line) : warm.hold(['line', line])),
+      onOversizedLine: (bytes) => (warm.handlers ? warm.handlers.onOversizedLine(bytes) : warm.hold(['oversized', bytes])),
+      onStderrLine: (line) => (warm.handlers ? warm.handlers.onStderrLine(line) : warm.hold(['stderr', line])),
+      onStdoutEnd: () => (warm.handlers ? warm.handlers.onStdoutEnd?.() : warm.hold(['end'])),
     });
     return warm;
   }
@@ -352,7 +353,7 @@ type EarlyOutput = ['line', string] | ['oversized', number] | ['stderr', string]
 class LocalWarm implements WarmStart {
   proc: RunningProcess | undefined;
   taken = false;
-  private handlers: OutputHandlers | undefined;
+  handlers: OutputHandlers | undefined;
   private early: EarlyOutput[] = [];
 
   constructor(
@@ -362,23 +363,20 @@ class LocalWarm implements WarmStart {
     readonly cleanup: () => Promise<void>,
   ) {}
 
-  out(...event: EarlyOutput): void {
-    const h = this.handlers;
-    if (!h) {
-      if (this.early.length < EARLY_OUTPUT_EVENTS || event[0] === 'end') this.early.push(event);
-      return;
-    }
-    if (event[0] === 'line') h.onStdoutLine(event[1]);
-    else if (event[0] === 'oversized') h.onOversizedLine(event[1]);
-    else if (event[0] === 'stderr') h.onStderrLine(event[1]);
-    else h.onStdoutEnd?.();
+  /** Output before exec took over: a little is kept (and the end of stdout always), the rest dropped. */
+  hold(event: EarlyOutput): void {
+    if (this.early.length < EARLY_OUTPUT_EVENTS || event[0] === 'end') this.early.push(event);
   }
 
   attach(handlers: OutputHandlers): void {
     this.handlers = handlers;
-    const early = this.early;
+    for (const e of this.early) {
+      if (e[0] === 'line') handlers.onStdoutLine(e[1]);
+      else if (e[0] === 'oversized') handlers.onOversizedLine(e[1]);
+      else if (e[0] === 'stderr') handlers.onStderrLine(e[1]);
+      else handlers.onStdoutEnd?.();
+    }
     this.early = [];
-    for (const e of early) this.out(...e);
   }
 
   discard(): void {
