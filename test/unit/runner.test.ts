@@ -108,3 +108,25 @@ describe.each(starts)('runner: %s', (_name, runProcess) => {
     expect(stderrLines).toBe(2048);
   });
 });
+
+describe('runner: a process started ahead of its input', () => {
+  it('waits for sendInput, and its deadline counts from then', async () => {
+    const p = spawnProcess(node, ['-e', 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{process.stdout.write(s.toUpperCase()+"\\n");setInterval(()=>{},1000)})'], {
+      deferInput: true,
+      timeoutMs: 300,
+      killGraceMs: 100,
+      onStdoutLine: () => {},
+    });
+    // Longer than the deadline before the input: not timed out, still running.
+    await new Promise((r) => setTimeout(r, 600));
+    let ended = false;
+    void p.result.then(() => (ended = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(ended).toBe(false);
+    const sent = Date.now();
+    p.sendInput('late task');
+    const r = await p.result;
+    expect(r.timedOut).toBe(true);
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(250);
+  });
+});

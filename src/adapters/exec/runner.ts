@@ -42,6 +42,7 @@ export interface StreamOptions extends RunOptions {
   /**
    * Keep stdin open for `sendInput` instead of writing `input` at once: the process starts
    * while its input is still being put together (a task's sandbox starts ahead of its task).
+   * `timeoutMs` then counts from `sendInput`.
    */
   deferInput?: boolean;
   onStdoutLine?: (line: string) => void;
@@ -385,12 +386,16 @@ function spawnWith(start: Starter, file: string, args: string[], opts: StreamOpt
     if (streaming) errSplit.push(chunk);
   });
 
-  if (opts.timeoutMs && opts.timeoutMs > 0) {
+  // The deadline runs from the start, or, with deferInput, from when the input is sent (a
+  // sandbox started ahead of its task waits as long as the task takes to be ready).
+  const startDeadline = (): void => {
+    if (!opts.timeoutMs || opts.timeoutMs <= 0 || timeoutTimer) return;
     timeoutTimer = setTimeout(() => {
       timedOut = true;
       kill();
     }, opts.timeoutMs);
-  }
+  };
+  if (!opts.deferInput) startDeadline();
   const onAbort = (): void => {
     cancelled = true;
     kill();
@@ -440,7 +445,10 @@ function spawnWith(start: Starter, file: string, args: string[], opts: StreamOpt
     kill,
     pauseStdout: () => child.stdout?.pause(),
     resumeStdout: () => child.stdout?.resume(),
-    sendInput: (data) => child.sendInput?.(data),
+    sendInput: (data) => {
+      child.sendInput?.(data);
+      startDeadline();
+    },
   };
 }
 
