@@ -1,6 +1,6 @@
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { DEFAULT_PROBE_TIMEOUT_MS, probeProvider, type ProbeOptions } from '../adapters/providers/probe.js';
+import { lazyBuiltin } from '../core/builtins.js';
 import { systemClock, type Clock } from '../core/context.js';
 import { isLogosError } from '../core/errors.js';
 import { validEntriesFile } from '../core/records.js';
@@ -57,12 +57,12 @@ export function providerStatusFile(app: Pick<App, 'paths'>, lockTimeoutMs?: numb
   });
 }
 
+/** node:crypto loads only when there is a key to fingerprint. */
+const crypto = lazyBuiltin<typeof import('node:crypto')>('node:crypto');
+
 /** Identifies which key a cached probe used, without storing the key. */
 function fingerprint(key: string | undefined): string | null {
-  if (!key) return null;
-  // node:crypto loads only when there is a key to fingerprint.
-  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
-  return createHash('sha256').update(key).digest('hex').slice(0, 16);
+  return key ? crypto().createHash('sha256').update(key).digest('hex').slice(0, 16) : null;
 }
 
 /** Providers with a key in the vault or the environment (env only when the vault cannot be read). */

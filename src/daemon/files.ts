@@ -1,7 +1,7 @@
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { processStartTicks } from '../adapters/host/proc.js';
+import { lazyBuiltin } from '../core/builtins.js';
 import { LogosError } from '../core/errors.js';
 
 export { processStartTicks };
@@ -22,15 +22,16 @@ export function tokenMode(file: string): number | undefined {
   }
 }
 
+/** node:crypto loads when a daemon first makes its token, not with every command that looks for one. */
+const crypto = lazyBuiltin<typeof import('node:crypto')>('node:crypto');
+
 /** The token, created if there is none. A token others can read is refused, never used. */
 export function ensureToken(file: string): string {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   try {
     const fd = openSync(file, 'wx', 0o600);
     try {
-      // node:crypto loads here, when a daemon first starts, not with every command that looks for one.
-      const { randomBytes } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
-      writeSync(fd, `${randomBytes(32).toString('base64url')}\n`);
+      writeSync(fd, `${crypto().randomBytes(32).toString('base64url')}\n`);
     } finally {
       closeSync(fd);
     }

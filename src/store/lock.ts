@@ -1,7 +1,7 @@
 import { realpathSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { createServer, type Server } from 'node:net';
 import { basename, dirname, resolve } from 'node:path';
+import { lazyBuiltin } from '../core/builtins.js';
 import { LogosError } from '../core/errors.js';
 
 /**
@@ -22,14 +22,12 @@ import { LogosError } from '../core/errors.js';
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 
-/** node:crypto, loaded when a lock is first taken: most commands take none (it costs ~5 ms of a start). */
-const loadBuiltin = createRequire(import.meta.url);
-let crypto: typeof import('node:crypto') | undefined;
+/** node:crypto loads when a lock is first taken: most commands take none. */
+const crypto = lazyBuiltin<typeof import('node:crypto')>('node:crypto');
 
 /** The abstract socket name for the lock of `path` (stable across processes and path spellings). */
 export function lockName(path: string): string {
-  crypto ??= loadBuiltin('node:crypto') as typeof import('node:crypto');
-  const { createHash } = crypto;
+  const { createHash } = crypto();
   const abs = resolve(path);
   let dir = dirname(abs);
   try {

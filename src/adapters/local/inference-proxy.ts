@@ -1,6 +1,6 @@
 import type { ClientRequest, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { unlink } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { lazyBuiltin } from '../../core/builtins.js';
 import type { Logger } from '../../core/context.js';
 import type { RouteApi } from '../../core/protocol.js';
 import { createByteScrubber } from './scrub-stream.js';
@@ -104,6 +104,13 @@ function warmUp(socketPath: string, http: typeof import('node:http')): Promise<v
   });
 }
 
+/**
+ * node:http loads when a proxy starts, once the task's sandbox is already starting (not with
+ * every command), and node:https (and TLS) only for an https upstream.
+ */
+const nodeHttp = lazyBuiltin<typeof import('node:http')>('node:http');
+const nodeHttps = lazyBuiltin<typeof import('node:https')>('node:https');
+
 function isJsonObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -122,11 +129,8 @@ export async function startInferenceProxy(opts: ProxyOptions): Promise<Inference
   const upstreams = new Set<ClientRequest>();
   // An agent of our own: close() can destroy its idle keep-alive sockets too, and it never opens more than the cap.
   const agentOpts = { keepAlive: true, maxSockets: Math.max(1, maxConcurrent) };
-  // node:http loads here, once the task's sandbox is already starting (not with every command),
-  // and node:https (and TLS) only for an https upstream: a local model server's tasks do not pay for them.
-  const load = createRequire(import.meta.url);
-  const http = load('node:http') as typeof import('node:http');
-  const https = base.protocol === 'https:' ? (load('node:https') as typeof import('node:https')) : undefined;
+  const http = nodeHttp();
+  const https = base.protocol === 'https:' ? nodeHttps() : undefined;
   const agent = https ? new https.Agent(agentOpts) : new http.Agent(agentOpts);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { lstat, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -26,6 +25,8 @@ export const WORKER_PATH_IN_SANDBOX = `${WORKER_DIR_IN_SANDBOX}/worker.mjs`;
 export const WORKER_LOG_IN_SANDBOX = '/sandbox/.logos/worker.jsonl';
 /** The same file, relative to the exec working directory (the sandbox workdir, /sandbox). */
 const WORKER_LOG_RELATIVE = '.logos/worker.jsonl';
+/** node:crypto loads when a worker bundle is first hashed, not with every command that builds the app. */
+const crypto = lazyBuiltin<typeof import('node:crypto')>('node:crypto');
 /**
  * Without imageFor: OpenShell's community base image (Node 22, python3, user sandbox, workdir
  * /sandbox), as a full reference: a bare `--from base` is first tried as a path in the CLI's
@@ -33,6 +34,7 @@ const WORKER_LOG_RELATIVE = '.logos/worker.jsonl';
  */
 export { COMMUNITY_BASE_IMAGE } from '../../core/images.js';
 import { COMMUNITY_BASE_IMAGE } from '../../core/images.js';
+import { lazyBuiltin } from '../../core/builtins.js';
 
 export interface OpenShellDriverOptions {
   openshell: OpenShell;
@@ -70,9 +72,7 @@ export class OpenShellDriver implements SandboxDriver {
 
   /** sha256 of the worker bundle, to tell whether a sandbox has the current one. */
   private workerSha(file: string): string {
-    // node:crypto loads here, not with every command that builds the app.
-    const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
-    this.sha ??= createHash('sha256').update(readFileSync(file)).digest('hex');
+    this.sha ??= crypto().createHash('sha256').update(readFileSync(file)).digest('hex');
     return this.sha;
   }
 
