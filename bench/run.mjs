@@ -151,9 +151,9 @@ await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const url = `http://127.0.0.1:${server.address().port}/v1`;
 const home = mkdtempSync(join(tmpdir(), 'logos-bench-'));
 const env = { PATH: process.env.PATH, LOGOS_HOME: home, HOME: home, NO_COLOR: '1' };
-const logos = (args) =>
+const logos = (args, extraEnv = {}) =>
   new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, [join(root, 'bin/logos.js'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(process.execPath, [join(root, 'bin/logos.js'), ...args], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     c.stdout.on('data', (d) => (out += d));
     c.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`logos ${args.join(' ')} exited ${code}`))));
@@ -227,10 +227,12 @@ try {
     });
   const nodeOnce = () => new Promise((resolve) => spawn(process.execPath, ['-e', '0'], { stdio: 'ignore', env: { PATH: process.env.PATH } }).on('close', resolve));
   // Rounds of the three side by side, so a busy moment of a shared machine weighs on all of them.
-  const rounds = { e2e: [], bare: [], node: [] };
+  // `cold`: without the early start (LOGOS_PRESTART=0), as for the first run with a choice of sandbox.
+  const rounds = { e2e: [], cold: [], bare: [], node: [] };
   for (let i = 0; i < 9; i++) {
     rounds.e2e.push(await timed(() => logos(['run', '--sandbox', 'bench', '--json', 'hello'])));
     rounds.bare.push(await timed(bareOnce));
+    rounds.cold.push(await timed(() => logos(['run', '--sandbox', 'bench', '--json', 'hello'], { LOGOS_PRESTART: '0' })));
     rounds.node.push(await timed(nodeOnce));
   }
   const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
@@ -241,6 +243,10 @@ try {
   // The overhead includes a second Node start-up (the CLI's), so it scales with the machine: it is
   // also shown as a multiple of `node -e 0` in the same environment (the 120 ms target was set where that took ~64 ms).
   report('  per-task overhead (end to end − worker alone)', e2eMs - bareMs, 'ms', Math.min(...rounds.node), `baseline: node -e 0 (target ≤ 120 ms ≈ 1.9× node -e 0); median of the rounds' differences ${overheadMedian.toFixed(1)} ms`);
+  // The sandbox started by the launcher from the last run's plan (src/adapters/local/prestart.ts) is
+  // what the lines above measure; without it (a first run, another --sandbox, LOGOS_PRESTART=0):
+  const coldMedian = median(rounds.cold.map((t, i) => t - rounds.bare[i]));
+  report('  per-task overhead without the early start', Math.min(...rounds.cold) - bareMs, 'ms', Math.min(...rounds.node), `baseline: node -e 0; median of the rounds' differences ${coldMedian.toFixed(1)} ms`);
 
   // 6. A worker killed mid-reply: time from the kill to logos exiting with SANDBOX_DISCONNECTED.
   stall = true;

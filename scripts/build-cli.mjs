@@ -86,6 +86,16 @@ await build({
   }
 }
 
+// What bin/logos.js runs before the CLI loads, for `logos run` (src/cli/prestart-entry.ts):
+// small on purpose; execa is never called there.
+await build({
+  ...shared,
+  entryPoints: [join(root, 'src', 'cli', 'prestart-entry.ts')],
+  outfile: join(outdir, 'prestart.cjs'),
+  format: 'cjs',
+  external: [...shared.external, 'execa'],
+});
+
 await build({
   ...shared,
   entryPoints: { run: join(root, 'src', 'tui', 'run.tsx') },

@@ -76,6 +76,8 @@ export interface RunTaskInput {
   onProgress?: (message: string) => void;
   /** Something a person should know that is not an error (a session's history trimmed). */
   onWarning?: (message: string) => void;
+  /** See WarmOptions.plan (`logos run` only). */
+  plan?: string;
 }
 
 export interface RunTaskResult {
@@ -175,7 +177,12 @@ export async function runTask(ctx: RunTaskContext, input: RunTaskInput): Promise
   // The sandbox starts now (the local one: bubblewrap and Node) while the task is put together,
   // recorded and its attachments put in; it is stopped if the run ends before its task is sent.
   const driver = ctx.driver(sandbox.driver);
-  const warm = await driver.warm?.(sandbox, route, { taskId: id, timeoutMs: input.timeoutMs, ...(input.signal ? { signal: input.signal } : {}) });
+  const warm = await driver.warm?.(sandbox, route, {
+    taskId: id,
+    timeoutMs: input.timeoutMs,
+    ...(input.signal ? { signal: input.signal } : {}),
+    ...(input.plan !== undefined ? { plan: input.plan } : {}),
+  });
   try {
     return await runPrepared(ctx, input, { id, sandbox, route, system, user, existing, sessionName, attachments, attachRels, maxSteps, ...(warm ? { warm } : {}) });
   } finally {

@@ -72,6 +72,11 @@ export interface WarmOptions {
   /** The task's deadline, counted from now. */
   timeoutMs: number;
   signal?: AbortSignal;
+  /**
+   * What chose the sandbox on the command line (`logos run`): a driver that can start the
+   * next such run's sandbox before the CLI loads keeps how it started this one under it.
+   */
+  plan?: string;
 }
 
 export interface ExecOutcome {

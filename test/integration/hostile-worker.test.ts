@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { floodReply, startFakeOpenAI, type FakeModelServer } from '../fakes/model-servers.js';
 import { fixtureWorker } from '../helpers/fixtures.js';
@@ -99,7 +99,7 @@ describe('sandbox logs never follows what the sandbox planted', () => {
 });
 
 describe('what the sandbox can see of the host', () => {
-  it('no host path on the sandbox command line, its own /etc/passwd and /etc/group, a read-only socket directory', async () => {
+  it('no host path on the sandbox command line, its own /etc/passwd and /etc/group, a read-only socket directory, the host\'s time zone', async () => {
     await setup();
     const r = await runWith('introspect', ['run', '--json', 'x']);
     expect(r.code, r.stderr).toBe(0);
@@ -109,6 +109,7 @@ describe('what the sandbox can see of the host', () => {
       group: string;
       env: Record<string, string>;
       socketDir: { entries: string[]; plant: string; unlink: string };
+      localtime: { link: string | null; zone: string };
     };
     // The task's own directory with just the proxy socket, which the worker can neither replace nor add to.
     expect(seen.socketDir).toEqual({ entries: ['inference.sock'], plant: 'EROFS', unlink: 'EROFS' });
@@ -122,6 +123,16 @@ describe('what the sandbox can see of the host', () => {
     expect(seen.group).toContain('nogroup');
     expect(JSON.stringify(seen.env)).not.toContain(home.dir);
     expect(JSON.stringify(seen.env)).not.toContain(KEY);
+    // The host's time zone, through the same link when the host has one into /usr (a copied
+    // file would make ICU scan every zone file at the worker's first `new Date()`).
+    expect(seen.localtime.zone).toBe(Intl.DateTimeFormat().resolvedOptions().timeZone);
+    let hostLink: string | null = null;
+    try {
+      hostLink = resolve('/etc', readlinkSync('/etc/localtime'));
+    } catch {
+      // not a link here
+    }
+    if (hostLink?.startsWith('/usr/')) expect(seen.localtime.link).toBe(hostLink);
   });
 });
 
@@ -308,6 +319,9 @@ describe('signals outside a task', () => {
   });
 });
 
+/** What a runtime directory holds besides the plan for the next run's early start (local/prestart.ts). */
+const taskEntries = (dir: string): string[] => readdirSync(dir).filter((n) => n !== 'prestart.json');
+
 describe('stale proxy sockets', () => {
   it('a task directory (or an older socket) left by a host that was killed is removed at the next run', async () => {
     await setup();
@@ -326,7 +340,7 @@ describe('stale proxy sockets', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(staleDir)).toBe(false);
     expect(existsSync(staleSocket)).toBe(false);
-    expect(readdirSync(runDir)).toEqual([`task-${process.pid}-t_0abe`]);
+    expect(taskEntries(runDir)).toEqual([`task-${process.pid}-t_0abe`]);
   });
 });
 
@@ -339,7 +353,7 @@ describe('a sandbox started ahead of its task', () => {
     expect(r.code).toBe(3);
     expect(jsonLines(r.stdout).at(-1)).toMatchObject({ ok: false, error: { code: 'NO_CREDENTIAL' } });
     expect(sandboxWorkers(home.dir)).toEqual([]);
-    expect(readdirSync(join(home.dir, 'logos', 'run'))).toEqual([]);
+    expect(taskEntries(join(home.dir, 'logos', 'run'))).toEqual([]);
     // An attachment refused after the sandbox started (a link the sandbox planted where it goes).
     await setup();
     expect((await home.run(['sandbox', 'create', 'fake', '--route', 'fake'])).code).toBe(0);
@@ -351,7 +365,7 @@ describe('a sandbox started ahead of its task', () => {
     expect(a.stderr).toMatch(/link/);
     expect(sandboxWorkers(home.dir)).toEqual([]);
     expect(homeProcesses(home.dir).filter((p) => /bwrap/.test(p))).toEqual([]);
-    expect(readdirSync(join(home.dir, 'logos', 'run'))).toEqual([]);
+    expect(taskEntries(join(home.dir, 'logos', 'run'))).toEqual([]);
     expect(openai.requests.length).toBe(0);
   });
 });

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeAnthropic, startFakeOpenAI, type FakeModelServer } from '../fakes/model-servers.js';
@@ -296,5 +296,91 @@ describe('logos run with a misbehaving worker (LOGOS_WORKER_FILE)', () => {
     expect(frames(r.stdout).at(-1)).toMatchObject({ ok: false, error: { code: 'TASK_TIMEOUT' } });
     await waitFor(() => processesMatching('logos-fixture-grandchild').length === 0, 'the grandchild to be gone', 5000);
     expect(processesMatching('logos-fixture-grandchild')).toEqual([]);
+  });
+});
+
+describe('a sandbox started before the CLI loads (the launcher, from the last run\'s plan)', () => {
+  const planFile = (): string => join(home.dir, 'logos', 'run', 'prestart.json');
+  const taskDirs = (): string[] => readdirSync(join(home.dir, 'logos', 'run')).filter((n) => n.startsWith('task-'));
+  const logged = (msg: string): Array<Record<string, unknown>> => home.log().filter((l) => l.msg === msg);
+  const nothingLeft = async (): Promise<void> => {
+    await waitFor(() => homeProcesses(home.dir).length === 0, 'no process of this home');
+    expect(taskDirs()).toEqual([]);
+  };
+
+  it('the next run with the same choice of sandbox starts early and is taken; nothing is left', async () => {
+    await addOpenAIRoute();
+    const first = await home.run(['run', '--json', 'one']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(statSync(planFile()).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(planFile(), 'utf8'))).toMatchObject({ v: 1, selector: 'default', file: expect.stringMatching(/bwrap$/) });
+    expect(logged('sandbox started early')).toHaveLength(0);
+
+    const second = await home.run(['run', '--json', 'two']);
+    expect(second.code, second.stderr).toBe(0);
+    expect(jsonLines(second.stdout).at(-1)).toMatchObject({ type: 'task_result', status: 'ok', final_response: 'Echo: two' });
+    const early = logged('sandbox started early');
+    expect(early).toHaveLength(1);
+    expect(early[0]?.task_id).toBe((jsonLines(second.stdout).at(-1) as { task_id: string }).task_id);
+    await nothingLeft();
+
+    // Another choice of sandbox on the command line: nothing is started for it.
+    const other = await home.run(['run', '--sandbox', 'fake', '--json', 'three']);
+    expect(other.code, other.stderr).toBe(0);
+    expect(logged('sandbox started early')).toHaveLength(1);
+    expect(JSON.parse(readFileSync(planFile(), 'utf8'))).toMatchObject({ selector: 'sandbox:fake' });
+    // Turned off by the environment.
+    const off = await home.run(['run', '--sandbox', 'fake', '--json', 'four'], { env: { LOGOS_PRESTART: '0' } });
+    expect(off.code, off.stderr).toBe(0);
+    expect(logged('sandbox started early')).toHaveLength(1);
+    await nothingLeft();
+  });
+
+  it('one that is not exactly the sandbox this run starts is stopped, and the run starts its own', async () => {
+    await addOpenAIRoute();
+    expect((await home.run(['run', '--json', 'one'])).code).toBe(0);
+    const plan = JSON.parse(readFileSync(planFile(), 'utf8')) as { env: Record<string, string> };
+    // Still a working sandbox, only its environment differs (as after an upgrade or a config change).
+    writeFileSync(planFile(), JSON.stringify({ ...plan, env: { ...plan.env, LANG: 'C' } }), { mode: 0o600 });
+    const r = await home.run(['run', '--json', 'two']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(jsonLines(r.stdout).at(-1)).toMatchObject({ type: 'task_result', status: 'ok', final_response: 'Echo: two' });
+    expect(logged('sandbox started early')).toHaveLength(0);
+    expect(logged('sandbox started early not taken: it is not the one this run starts')).toHaveLength(1);
+    // The plan says again how this run started its sandbox.
+    expect(JSON.parse(readFileSync(planFile(), 'utf8'))).toEqual({ ...plan });
+    await nothingLeft();
+  });
+
+  it('one that no run takes (the command fails first) is stopped and its directory removed', async () => {
+    await addOpenAIRoute();
+    expect((await home.run(['run', '--json', 'one'])).code).toBe(0);
+    const bad = await home.run(['run', '--json', '--timeout', '0', 'x']);
+    expect(bad.code).toBe(2);
+    await nothingLeft();
+    const noRoute = await home.run(['run', '--json', '--route', 'missing', 'x']);
+    expect(noRoute.code).not.toBe(0);
+    await nothingLeft();
+  });
+
+  it('a plan others could have written is never run', async () => {
+    await addOpenAIRoute();
+    expect((await home.run(['run', '--json', 'one'])).code).toBe(0);
+    const marker = join(home.dir, 'ran');
+    const rogue = { v: 1, selector: 'default', file: '/bin/sh', args: ['-c', `touch ${marker}`], env: { PATH: '/usr/bin:/bin' }, fds: [] };
+    writeFileSync(planFile(), JSON.stringify(rogue));
+    chmodSync(planFile(), 0o666);
+    const r = await home.run(['run', '--json', 'two']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(marker)).toBe(false);
+    // The same file, this user's own and private, is what the launcher runs (the check above is not vacuous);
+    // the run still uses a sandbox of its own.
+    writeFileSync(planFile(), JSON.stringify(rogue));
+    chmodSync(planFile(), 0o600);
+    const r2 = await home.run(['run', '--json', 'three']);
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(existsSync(marker)).toBe(true);
+    expect(jsonLines(r2.stdout).at(-1)).toMatchObject({ type: 'task_result', status: 'ok', final_response: 'Echo: three' });
+    await nothingLeft();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildBwrapArgs, bwrapInvocation, IN_SANDBOX, sandboxAccounts } from '../../src/adapters/local/bwrap-args.js';
+import { buildBwrapArgs, bwrapInvocation, IN_SANDBOX, localtimeTarget, sandboxAccounts } from '../../src/adapters/local/bwrap-args.js';
 
 const spec = { workdir: '/data/sb/demo/workdir', workerFile: '/app/dist/worker/logos-worker.mjs', nodePath: '/usr/bin/node', socketDir: '/run/user/1/logos/task-1-t_abc' };
 
@@ -65,5 +65,29 @@ describe('buildBwrapArgs', () => {
     expect(options.slice(0, -1)).toEqual(buildBwrapArgs({ ...spec, uid: 1000, gid: 1000 }));
     expect(new TextDecoder().decode(inv.fds[1])).toBe(sandboxAccounts(1000, 1000).passwd);
     expect(new TextDecoder().decode(inv.fds[2])).toBe(sandboxAccounts(1000, 1000).group);
+  });
+});
+
+describe('/etc/localtime in the sandbox', () => {
+  const link = (target: string) => () => target;
+  const notLink = () => {
+    throw Object.assign(new Error('EINVAL: invalid argument, readlink'), { code: 'EINVAL' });
+  };
+
+  it('is the host\'s link when that points into the system directories (absolute or relative)', () => {
+    expect(localtimeTarget(link('/usr/share/zoneinfo/Europe/Paris'))).toBe('/usr/share/zoneinfo/Europe/Paris');
+    expect(localtimeTarget(link('../usr/share/zoneinfo/Etc/UTC'))).toBe('/usr/share/zoneinfo/Etc/UTC');
+    const args = buildBwrapArgs({ ...spec, localtime: '/usr/share/zoneinfo/Etc/UTC' });
+    expect(pairs(args, '--symlink')).toEqual([['/usr/share/zoneinfo/Etc/UTC', '/etc/localtime']]);
+    expect(pairs(args, '--ro-bind-try').map(([s]) => s)).not.toContain('/etc/localtime');
+  });
+
+  it('is the host\'s file, bound read-only, when it is not a link or points outside what the sandbox has', () => {
+    expect(localtimeTarget(notLink)).toBeUndefined();
+    expect(localtimeTarget(link('/etc/zones/mine'))).toBeUndefined();
+    expect(localtimeTarget(link('/home/u/tz'))).toBeUndefined();
+    const args = buildBwrapArgs(spec);
+    expect(pairs(args, '--ro-bind-try')).toContainEqual(['/etc/localtime', '/etc/localtime']);
+    expect(args).not.toContain('--symlink');
   });
 });

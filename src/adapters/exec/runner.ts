@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { execa as ExecaFn } from 'execa';
 import type { Logger } from '../../core/context.js';
@@ -25,7 +28,7 @@ import { OWNER_ENV, ownerTag } from './owner.js';
 export interface RunOptions {
   /** Data written to stdin, then stdin is closed. Without it stdin is /dev/null. */
   input?: string | Uint8Array;
-  /** Data for file descriptors 3, 4, … of the child (each a pipe, closed after the data). */
+  /** Data for file descriptors 3, 4, … of the child (each read-only, at the data's start, then end of file). */
   inputFds?: Uint8Array[];
   /** Extra environment (merged over the parent's unless extendEnv is false). Put secrets here, never in argv. */
   env?: Record<string, string | undefined>;
@@ -175,7 +178,7 @@ function loadExeca(): Promise<Execa> {
 }
 
 /** How a child ended, as both ways of starting one report it. */
-interface Ended {
+export interface Ended {
   exitCode: number | null;
   signal: string | null;
   notFound: boolean;
@@ -226,16 +229,37 @@ const startWithExeca =
     return { pid: child.pid, stdout: child.stdout, stderr: child.stderr, ended };
   };
 
-/** node:child_process, for processes that stream (see the top of this file). */
-const startWithNode: Starter = (file, args, opts, env) => {
-  const extra = opts.inputFds ?? [];
-  const child: ChildProcess = spawn(file, args, {
-    stdio: [opts.input === undefined && !opts.deferInput ? 'ignore' : 'pipe', 'pipe', 'pipe', ...extra.map(() => 'pipe' as const)],
-    env: (opts.extendEnv ?? true) ? { ...process.env, ...env } : env,
-    ...(opts.cwd ? { cwd: opts.cwd } : {}),
-    detached: true, // own process group, so the whole tree can be killed
-    windowsHide: true,
-  });
+/** A child started with node:child_process, its end watched from the start. */
+export interface SpawnedChild {
+  child: ChildProcess;
+  ended: Promise<Ended>;
+}
+
+/** The environment a child gets besides the parent's: the caller's, and who started it. */
+export function childEnv(opts: Pick<RunOptions, 'env'>): Record<string, string | undefined> {
+  // Who started it: a child left behind by a host that died is found by this, never by its name.
+  return { ...(opts.env ?? {}), [OWNER_ENV]: ownerTag() };
+}
+
+/**
+ * Start a child with node:child_process (own process group, pipes, `inputFds` written
+ * and closed); its input is left to the caller. Throws when it cannot even be tried.
+ * Used by spawnProcess and by the sandbox started before the CLI loads (local/prestart.ts).
+ */
+export function spawnChild(file: string, args: string[], opts: StreamOptions, env: Record<string, string | undefined>): SpawnedChild {
+  const extra = (opts.inputFds ?? []).map(dataFd);
+  let child: ChildProcess;
+  try {
+    child = spawn(file, args, {
+      stdio: [opts.input === undefined && !opts.deferInput ? 'ignore' : 'pipe', 'pipe', 'pipe', ...extra],
+      env: (opts.extendEnv ?? true) ? { ...process.env, ...env } : env,
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+      detached: true, // own process group, so the whole tree can be killed
+      windowsHide: true,
+    });
+  } finally {
+    for (const fd of extra) closeSync(fd); // the child has its own copies
+  }
   const ended = new Promise<Ended>((resolve) => {
     let error: NodeJS.ErrnoException | undefined;
     child.once('error', (err: NodeJS.ErrnoException) => {
@@ -247,13 +271,38 @@ const startWithNode: Starter = (file, args, opts, env) => {
       resolve({ exitCode: code, signal, notFound: false, ...(error && code === null && !signal ? { spawnError: error.message } : {}) });
     });
   });
-  // A child that exits without reading its input must not crash us with EPIPE.
-  const feed = (stream: unknown, data: string | Uint8Array): void => {
-    const w = stream as NodeJS.WritableStream & { on(event: 'error', fn: () => void): void };
-    w.on('error', () => {});
-    w.end(data);
-  };
-  extra.forEach((data, i) => feed(child.stdio[3 + i], data));
+  return { child, ended };
+}
+
+let dataFiles = 0;
+
+/**
+ * A read-only descriptor of `data`, at its start, for a child's fd 3+: an unlinked private
+ * file, not a pipe. Written here and now: a pipe is only written when the event loop next
+ * runs, and a child started before a long synchronous stretch (the sandbox the launcher
+ * starts before the CLI loads) would wait for it all that time.
+ */
+function dataFd(data: Uint8Array): number {
+  const path = join(tmpdir(), `.logos-fd-${process.pid}-${++dataFiles}-${Math.random().toString(36).slice(2)}`);
+  const w = openSync(path, 'wx', 0o600);
+  try {
+    for (let at = 0; at < data.length; ) at += writeSync(w, data, at);
+    return openSync(path, 'r');
+  } finally {
+    closeSync(w);
+    unlinkSync(path);
+  }
+}
+
+/** Write and close; a child that exits without reading its input must not crash us with EPIPE. */
+function feed(stream: unknown, data: string | Uint8Array): void {
+  const w = stream as NodeJS.WritableStream & { on(event: 'error', fn: () => void): void };
+  w.on('error', () => {});
+  w.end(data);
+}
+
+/** A spawned child as the runner drives it: its input now, or later with deferInput. */
+function started({ child, ended }: SpawnedChild, opts: StreamOptions): Started {
   if (opts.deferInput) {
     let sent = false;
     const sendInput = (data: string | Uint8Array): void => {
@@ -265,7 +314,18 @@ const startWithNode: Starter = (file, args, opts, env) => {
   }
   if (opts.input !== undefined && child.stdin) feed(child.stdin, opts.input);
   return { pid: child.pid, stdout: child.stdout, stderr: child.stderr, ended };
-};
+}
+
+/** node:child_process, for processes that stream (see the top of this file). */
+const startWithNode: Starter = (file, args, opts, env) => started(spawnChild(file, args, opts, env), opts);
+
+/**
+ * Take over a child started earlier by spawnChild (with `deferInput`, as `opts` says):
+ * from here it is driven, timed, logged and killed like one spawnProcess started.
+ */
+export function adoptProcess(spawned: SpawnedChild, file: string, args: string[], opts: StreamOptions): RunningProcess {
+  return spawnWith(() => started(spawned, opts), file, args, opts);
+}
 
 /**
  * Start a process that streams (see the contract at the top of this file). Returns at once.
@@ -319,11 +379,14 @@ function spawnWith(start: Starter, file: string, args: string[], opts: StreamOpt
   const started = Date.now();
   const grace = opts.killGraceMs ?? 2000;
   installExitHook();
-  logger.debug('exec start', {
-    argv: argv.map((a) => redactText(a)),
-    env_names: Object.keys(opts.env ?? {}),
-    timeout_ms: opts.timeoutMs,
-  });
+  // Logged once started (the first record opens the log file: that waits until the child runs).
+  const logStart = (pid: number | undefined): void =>
+    logger.debug('exec start', {
+      argv: argv.map((a) => redactText(a)),
+      env_names: Object.keys(opts.env ?? {}),
+      timeout_ms: opts.timeoutMs,
+      child_pid: pid,
+    });
 
   let child: Started;
   const stdoutParts: string[] = [];
@@ -335,9 +398,9 @@ function spawnWith(start: Starter, file: string, args: string[], opts: StreamOpt
 
   const streaming = !!(opts.onStdoutLine || opts.onStderrLine);
   try {
-    // Who started it: a child left behind by a host that died is found by this, never by its name.
-    child = start(file, args, opts, { ...(opts.env ?? {}), [OWNER_ENV]: ownerTag() });
+    child = start(file, args, opts, childEnv(opts));
   } catch (err) {
+    logStart(undefined);
     const e = err as NodeJS.ErrnoException;
     const result: RunResult = {
       argv,
@@ -356,6 +419,7 @@ function spawnWith(start: Starter, file: string, args: string[], opts: StreamOpt
   }
   const pid = child.pid;
   if (pid) liveGroups.add(pid);
+  logStart(pid);
 
   const kill = (): void => {
     if (!pid) return;

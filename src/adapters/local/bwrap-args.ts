@@ -1,4 +1,7 @@
-import { basename, dirname } from 'node:path';
+import { basename, dirname, posix } from 'node:path';
+
+/** The inference proxy's socket in a task's directory (IN_SANDBOX.socket inside). */
+export const SOCKET_NAME = 'inference.sock';
 
 /** Where things appear inside a local sandbox. */
 export const IN_SANDBOX = {
@@ -17,7 +20,6 @@ const ETC_FILES = [
   '/etc/ld.so.conf',
   '/etc/ld.so.conf.d',
   '/etc/alternatives',
-  '/etc/localtime',
   '/etc/nsswitch.conf',
   '/etc/hosts',
   '/etc/ssl',
@@ -42,6 +44,29 @@ export interface BwrapSpec {
   gid?: number;
   /** Extra environment for the worker (names and values must not be secrets). */
   env?: Record<string, string>;
+  /**
+   * The zone file the host's /etc/localtime links to (see {@link localtimeTarget}): the
+   * sandbox gets the same link, which is how ICU names the zone. A copy of the file would
+   * make every `new Date()` in Node scan all of /usr/share/zoneinfo for a match first (~10 ms).
+   * Undefined: /etc/localtime is bound as a file, when the host has one.
+   */
+  localtime?: string | undefined;
+}
+
+/**
+ * Where the host's /etc/localtime points, when it is a link into the system
+ * directories the sandbox also has (/usr/share/zoneinfo/...); otherwise undefined.
+ * `readlink` is how it is read, so tests pass their own.
+ */
+export function localtimeTarget(readlink: (path: string) => string): string | undefined {
+  let target: string;
+  try {
+    target = readlink('/etc/localtime');
+  } catch {
+    return undefined; // a plain file, or none
+  }
+  const abs = posix.resolve('/etc', target);
+  return isSystemPath(abs) && !/[\0\n]/.test(abs) ? abs : undefined;
 }
 
 /** File descriptors the bwrap child gets, in order from 3. */
@@ -106,6 +131,8 @@ export function buildBwrapArgs(spec: BwrapSpec): string[] {
     '/sbin',
   ];
   for (const f of ETC_FILES) args.push('--ro-bind-try', f, f);
+  if (spec.localtime) args.push('--symlink', spec.localtime, '/etc/localtime');
+  else args.push('--ro-bind-try', '/etc/localtime', '/etc/localtime');
   args.push('--ro-bind-data', String(PASSWD_FD), '/etc/passwd', '--ro-bind-data', String(GROUP_FD), '/etc/group');
   const nodeDir = dirname(spec.nodePath);
   if (!isSystemPath(nodeDir)) args.push('--ro-bind', nodeDir, IN_SANDBOX.nodeDir);

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
@@ -21,9 +21,10 @@ import {
   type WarmOptions,
   type WarmStart,
 } from '../../core/sandboxes.js';
-import { spawnProcess, type RunningProcess } from '../exec/runner.js';
+import { adoptProcess, childEnv, spawnProcess, type RunningProcess, type StreamOptions } from '../exec/runner.js';
+import { discardPrestarted, samePrestart, takePrestarted, TASK_DIR_MARK, writePlan } from './prestart.js';
 import { findExecutable } from '../exec/which.js';
-import { bwrapInvocation } from './bwrap-args.js';
+import { bwrapInvocation, localtimeTarget, SOCKET_NAME } from './bwrap-args.js';
 import { startInferenceProxy } from './inference-proxy.js';
 import { copyHandle, openHostFile, writeHostFile } from '../host-files.js';
 import { openFileInside, readTailInside, writeInside } from './safe-fs.js';
@@ -242,22 +243,22 @@ export class LocalDriver implements SandboxDriver {
    * prints nothing before its task; a little is kept, the rest dropped).
    */
   private startWorker(rec: SandboxRecord, route: RouteRecord, bwrap: string, workerFile: string, opts: WarmOptions): LocalWarm {
-    const task = this.taskDir(opts.taskId);
     const log = this.opts.logger.child({ sandbox: rec.name, route: route.name, task_id: opts.taskId });
-    const invocation = bwrapInvocation({
+    const spec = {
       workdir: rec.dir as string,
       workerFile: realpathSync(workerFile),
       nodePath: realpathSync(this.opts.nodePath),
-      socketDir: task.dir,
       uid: process.getuid?.() ?? 0,
       gid: process.getgid?.() ?? 0,
-    });
-    const warm = new LocalWarm(this, bwrap, task.dir, task.cleanup);
-    warm.proc = spawnProcess(bwrap, invocation.argv, {
+      localtime: localtimeTarget(readlinkSync),
+    };
+    // bwrap itself gets a minimal environment; --clearenv keeps even that out of the sandbox.
+    const env = { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8' };
+    const text = (fds: Uint8Array[]): string[] => fds.map((f) => Buffer.from(f).toString('utf8'));
+    const procOpts = (warm: LocalWarm, fds: Uint8Array[]): StreamOptions => ({
       deferInput: true,
-      inputFds: invocation.fds,
-      // bwrap itself gets a minimal environment; --clearenv keeps even that out of the sandbox.
-      env: { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8' },
+      inputFds: fds,
+      env,
       extendEnv: false,
       timeoutMs: opts.timeoutMs,
       ...(opts.signal ? { signal: opts.signal } : {}),
@@ -269,6 +270,33 @@ export class LocalDriver implements SandboxDriver {
       onStderrLine: (line) => (warm.handlers ? warm.handlers.onStderrLine(line) : warm.hold(['stderr', line])),
       onStdoutEnd: () => (warm.handlers ? warm.handlers.onStdoutEnd?.() : warm.hold(['end'])),
     });
+
+    let warm: LocalWarm | undefined;
+    // The launcher may have started this very sandbox already (local/prestart.ts): taken only when identical.
+    const pre = takePrestarted();
+    if (pre) {
+      const invocation = bwrapInvocation({ ...spec, socketDir: pre.dir });
+      if (pre.dir.startsWith(this.opts.runtimeDir + sep) && samePrestart(pre, { file: bwrap, args: invocation.argv, env: childEnv({ env }), fds: text(invocation.fds) })) {
+        this.sweepStale();
+        warm = new LocalWarm(this, bwrap, pre.dir, () => rm(pre.dir, { recursive: true, force: true }));
+        warm.proc = adoptProcess(pre, bwrap, invocation.argv, procOpts(warm, invocation.fds));
+        log.debug('sandbox started early', { child_pid: pre.child.pid });
+      } else {
+        discardPrestarted(pre);
+        log.debug('sandbox started early not taken: it is not the one this run starts', { child_pid: pre.child.pid });
+      }
+    }
+    if (!warm) {
+      const task = this.taskDir(opts.taskId);
+      const invocation = bwrapInvocation({ ...spec, socketDir: task.dir });
+      warm = new LocalWarm(this, bwrap, task.dir, task.cleanup);
+      warm.proc = spawnProcess(bwrap, invocation.argv, procOpts(warm, invocation.fds));
+    }
+    // How this start goes, for the next `logos run` with the same choice of sandbox.
+    if (opts.plan !== undefined) {
+      const planned = bwrapInvocation({ ...spec, socketDir: TASK_DIR_MARK });
+      writePlan(this.opts.runtimeDir, { v: 1, selector: opts.plan, file: bwrap, args: planned.argv, env, fds: text(planned.fds) });
+    }
     return warm;
   }
 
@@ -343,7 +371,6 @@ export class LocalDriver implements SandboxDriver {
 }
 
 /** The proxy socket's name in a task's directory (IN_SANDBOX.socket inside the sandbox). */
-const SOCKET_NAME = 'inference.sock';
 /** Output a worker prints before exec takes it over: kept up to this many events, the rest dropped. */
 const EARLY_OUTPUT_EVENTS = 100;
 

@@ -11,6 +11,7 @@ import { colors, decodeUtf8, formatBytes, readBounded, type Io } from '../io.js'
 import type { CommandEnv } from '../main.js';
 import { BatchedWriter, RunRenderer } from '../renderer.js';
 import { app, cancellable, setJson } from '../shared.js';
+import { selectorOf } from '../../adapters/local/prestart.js';
 
 /** Options shared by `logos run` and `logos chat` (one turn of a chat is one run). */
 export interface TurnOpts {
@@ -51,6 +52,8 @@ export interface TurnSettings {
   params?: TaskInput['params'];
   thinking: boolean;
   verbose: boolean;
+  /** `logos run` only: the key its sandbox's start is kept under for the next run (local/prestart.ts). */
+  plan?: string;
 }
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
@@ -218,6 +221,7 @@ export async function executeRun(env: CommandEnv, a: App, message: string, s: Tu
       ...(s.attachments.length > 0 ? { attachments: s.attachments } : {}),
       timeoutMs: s.timeoutMs ?? a.config.runTimeoutSec * 1000,
       ...(s.params ? { params: s.params } : {}),
+      ...(s.plan !== undefined ? { plan: s.plan } : {}),
       signal,
       onFrame,
       onProgress: (m) => {
@@ -255,6 +259,8 @@ export async function runCommand(env: CommandEnv, words: string[], opts: RunOpts
     return;
   }
   const a = await app(env);
+  // A sandbox chosen by the command line alone (not by a session) can be started before the next such run loads.
+  if (settings.session === undefined) settings.plan = selectorOf({ sandbox: settings.sandbox, route: settings.route });
   const { run, outcome } = await cancellable(env, () => executeRun(env, a, message, settings, env.signal));
 
   if (outcome.status === 'error' && outcome.error) {
