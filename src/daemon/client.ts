@@ -1,7 +1,11 @@
-import { request, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { lazyBuiltin } from '../core/builtins.js';
 import type WebSocket from 'ws';
 import { LogosError } from '../core/errors.js';
 import { liveDaemon, readToken, type PidRecord } from './files.js';
+
+/** node:http loads when a daemon is there to talk to, not with every command that looks (`logos status`). */
+const http = lazyBuiltin<typeof import('node:http')>('node:http');
 
 /**
  * Talking to the daemon of this LOGOS_HOME, when one runs: found through its pid
@@ -40,7 +44,7 @@ export function daemonClient(info: PidRecord, token: string): DaemonClient {
   const call = <T>(method: string, path: string, body: unknown, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<T> =>
     new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
-      const req = request(
+      const req = http().request(
         { host, port: info.port, method, path, headers: { authorization: `Bearer ${token}`, ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) }, signal: opts.signal, timeout: opts.timeoutMs ?? 10_000 },
         (res) => {
           let text = '';
@@ -80,7 +84,7 @@ export function daemonClient(info: PidRecord, token: string): DaemonClient {
     },
     stream: (path, opts = {}) =>
       new Promise((resolve, reject) => {
-        const req = request({ host, port: info.port, method: 'GET', path, headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', ...opts.headers }, signal: opts.signal }, (res) => {
+        const req = http().request({ host, port: info.port, method: 'GET', path, headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', ...opts.headers }, signal: opts.signal }, (res) => {
           if ((res.statusCode ?? 500) >= 400) {
             res.resume();
             reject(new LogosError('DAEMON_UNAVAILABLE', `The daemon answered ${path} with HTTP ${res.statusCode}.`));

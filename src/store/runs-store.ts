@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LogosError } from '../core/errors.js';
@@ -48,7 +49,7 @@ export class FileRunStore implements RunStore {
     const slice = from === -1 ? [] : ids.slice(from, from + limit);
     const items: RunRecord[] = [];
     for (const id of slice) {
-      const r = await this.get(id).catch(() => undefined);
+      const r = this.readListed(`${id}.json`);
       if (r) items.push(r);
     }
     const last = slice.at(-1);
@@ -68,12 +69,23 @@ export class FileRunStore implements RunStore {
     names.sort().reverse();
     const out: RunRecord[] = [];
     for (const n of names.slice(0, limit)) {
-      try {
-        out.push(JSON.parse(await readFile(join(this.dir, n), 'utf8')) as RunRecord);
-      } catch {
-        // a damaged record is skipped in listings; `runs show` reports it
-      }
+      const r = this.readListed(n);
+      if (r) out.push(r);
     }
     return out;
+  }
+
+  /**
+   * One record of a listing, read synchronously: a listing reads up to a few hundred small
+   * files (`status` the newest 200), ~30 microseconds each this way, against ~0.5 ms each through the
+   * thread pool (open, stat, read, close: four round trips). A damaged or vanished record is
+   * skipped in listings; `runs show` reports it.
+   */
+  private readListed(name: string): RunRecord | undefined {
+    try {
+      return JSON.parse(readFileSync(join(this.dir, name), 'utf8')) as RunRecord;
+    } catch {
+      return undefined;
+    }
   }
 }
