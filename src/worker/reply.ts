@@ -67,7 +67,11 @@ export class ReplyBuilder {
 
   /** A piece of `content` / `text`, which may carry inline think tags. */
   content(text: string): void {
-    if (text.length > 0) this.apply(this.splitter.push(text));
+    if (text.length === 0) return;
+    // Nearly every piece of a long reply: plain text outside any think block or tool-call
+    // block, nothing held back. Both splitters would pass it on whole as one text part.
+    if (text.indexOf('<') === -1 && this.splitter.idle && (!this.xml || this.xml.idle)) this.visibleText(text);
+    else this.apply(this.splitter.push(text));
   }
 
   /** A piece of reasoning from a dedicated field. */

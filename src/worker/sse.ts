@@ -112,6 +112,13 @@ export class SseParser {
       this.comments++;
       return;
     }
+    // Nearly every line of a reply: `data: …`, taken without slicing out its field name.
+    if (line.startsWith('data: ')) {
+      const value = line.slice(6);
+      this.data.push(value);
+      this.buffered += value.length + 1;
+      return;
+    }
     const colon = line.indexOf(':');
     const field = colon === -1 ? line : line.slice(0, colon);
     let value = colon === -1 ? '' : line.slice(colon + 1);
@@ -135,7 +142,7 @@ export class SseParser {
 
   private dispatch(out: SseEvent[]): void {
     if (this.data.length > 0) {
-      const ev: SseEvent = { data: this.data.join('\n') };
+      const ev: SseEvent = { data: this.data.length === 1 ? (this.data[0] as string) : this.data.join('\n') };
       if (this.eventName !== undefined && this.eventName !== '') ev.event = this.eventName;
       if (this.lastId !== undefined) ev.id = this.lastId;
       out.push(ev);

@@ -74,6 +74,11 @@ export class ThinkSplitter {
     return this.depth > 0;
   }
 
+  /** Outside any think block with nothing held back: text without `<` passes as content unchanged. */
+  get idle(): boolean {
+    return this.depth === 0 && this.pending === '';
+  }
+
   private emit(out: ThinkPart[], text: string): void {
     if (text.length === 0) return;
     const kind = this.depth > 0 ? 'thinking' : 'content';

@@ -41,6 +41,11 @@ export class ToolXmlSplitter {
   /** The block outgrew MAX_XML_CALL_CHARS: only its end is kept, to find the closing tag. */
   private overflow = false;
 
+  /** Between blocks with nothing held back: text without `<` passes as text unchanged. */
+  get idle(): boolean {
+    return this.mode === 'text' && this.held === '';
+  }
+
   push(text: string): ToolXmlPart[] {
     const out: ToolXmlPart[] = [];
     this.feed(text, out);

@@ -196,3 +196,40 @@ describe('ReplyBuilder memory and frames', () => {
     expect(Math.max(...thinking.map((t) => t.length))).toBeLessThanOrEqual(MAX_FRAME_CONTENT_UNITS);
   });
 });
+
+describe('ReplyBuilder: a stream cut anywhere gives the same text, reasoning and tool calls', () => {
+  // Plain pieces take a short way through (no think or tool block open, nothing held back):
+  // whatever the cuts, the frames must add up to what the whole stream gives in one piece.
+  it('for random streams of text, think tags and tool-call blocks, with and without tool XML', () => {
+    let x = 424242;
+    const r = (): number => {
+      x = (x * 1103515245 + 12345) & 0x7fffffff;
+      return x / 0x80000000;
+    };
+    const bits = ['plain ', 'a', ' ', '\n', 'é✓😀', '<think>', '</think>', 'why ', '<', 'x < y', '<tool_call>', '{"name":"shell","arguments":{"command":"ls"}}', '</tool_call>', '<function=read_file>', '<parameter=path>', 'a.txt', '</parameter>', '</function>'];
+    const feed = (chunks: string[], toolXml: boolean) => {
+      let tokens = '';
+      let thinking = '';
+      const reply = new ReplyBuilder({ token: (t) => (tokens += t), thinking: (t) => (thinking += t) }, undefined, { toolXml });
+      for (const c of chunks) reply.content(c);
+      const final = reply.finalResponse();
+      return { tokens, thinking, calls: reply.xmlCalls, final };
+    };
+    for (let round = 0; round < 400; round++) {
+      let whole = '';
+      for (let i = Math.floor(r() * 30); i >= 0; i--) whole += bits[Math.floor(r() * bits.length)]!;
+      const chunks: string[] = [];
+      // Cut between characters (a model's pieces are strings; a surrogate pair cut in two is
+      // counted as two replacement characters in the reply's size, a separate matter).
+      const chars = [...whole];
+      for (let at = 0; at < chars.length; ) {
+        const n = 1 + Math.floor(r() * 12);
+        chunks.push(chars.slice(at, at + n).join(''));
+        at += n;
+      }
+      for (const toolXml of [false, true]) {
+        expect(feed(chunks, toolXml), JSON.stringify({ chunks, toolXml })).toEqual(feed([whole], toolXml));
+      }
+    }
+  });
+});
