@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runProcess, spawnProcess, type RunOptions, type RunResult } from '../../src/adapters/exec/runner.js';
 import { processesMatching, waitFor } from '../helpers/logos.js';
 
@@ -128,5 +131,43 @@ describe('runner: a process started ahead of its input', () => {
     const r = await p.result;
     expect(r.timedOut).toBe(true);
     expect(Date.now() - sent).toBeGreaterThanOrEqual(250);
+  });
+});
+
+describe('runner: data for file descriptors 3 and up (spawnProcess)', () => {
+  // Like bwrap's --args: read to the end of the data, and only then go on.
+  const readFd3 = (out: string): string[] => ['-c', `cat <&3 > '${out}.part' && mv '${out}.part' '${out}'`];
+
+  it('is there, to its end, at once, while the parent is still busy (a pipe is closed only when the event loop runs)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'logos-fd-'));
+    try {
+      const out = join(dir, 'got');
+      const p = spawnProcess('/bin/sh', readFd3(out), { inputFds: [Buffer.from('options')], onStdoutLine: () => {} });
+      // Busy, never yielding to the event loop, until the child has what it needs (or 5 s).
+      const until = Date.now() + 5000;
+      let got = '';
+      while (Date.now() < until && got !== 'options') got = existsSync(out) ? readFileSync(out, 'utf8') : '';
+      expect(got).toBe('options');
+      expect((await p.result).exitCode).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('still reaches the child when the temp directory cannot be written (through a pipe), and leaves no file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'logos-fd-'));
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = join(dir, 'missing');
+    try {
+      const out = join(dir, 'got');
+      const r = await spawnProcess('/bin/sh', readFd3(out), { inputFds: [Buffer.from('through a pipe')], onStdoutLine: () => {} }).result;
+      expect(r.exitCode).toBe(0);
+      expect(readFileSync(out, 'utf8')).toBe('through a pipe');
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(readdirSync(tmpdir()).filter((n) => n.startsWith(`.logos-fd-${process.pid}-`))).toEqual([]);
   });
 });

@@ -247,7 +247,9 @@ export function childEnv(opts: Pick<RunOptions, 'env'>): Record<string, string |
  * Used by spawnProcess and by the sandbox started before the CLI loads (local/prestart.ts).
  */
 export function spawnChild(file: string, args: string[], opts: StreamOptions, env: Record<string, string | undefined>): SpawnedChild {
-  const extra = (opts.inputFds ?? []).map(dataFd);
+  const data = opts.inputFds ?? [];
+  // A descriptor of a written file when the temp directory allows it, else a pipe written below.
+  const extra = data.map((d): number | 'pipe' => dataFd(d) ?? 'pipe');
   let child: ChildProcess;
   try {
     child = spawn(file, args, {
@@ -258,8 +260,11 @@ export function spawnChild(file: string, args: string[], opts: StreamOptions, en
       windowsHide: true,
     });
   } finally {
-    for (const fd of extra) closeSync(fd); // the child has its own copies
+    for (const fd of extra) if (fd !== 'pipe') closeSync(fd); // the child has its own copies
   }
+  extra.forEach((fd, i) => {
+    if (fd === 'pipe') feed(child.stdio[3 + i], data[i] as Uint8Array);
+  });
   const ended = new Promise<Ended>((resolve) => {
     let error: NodeJS.ErrnoException | undefined;
     child.once('error', (err: NodeJS.ErrnoException) => {
@@ -278,16 +283,25 @@ let dataFiles = 0;
 
 /**
  * A read-only descriptor of `data`, at its start, for a child's fd 3+: an unlinked private
- * file, not a pipe. Written here and now: a pipe is only written when the event loop next
- * runs, and a child started before a long synchronous stretch (the sandbox the launcher
- * starts before the CLI loads) would wait for it all that time.
+ * file, not a pipe. Written and ended here and now: a pipe is closed (its end of file) only
+ * when the event loop next runs, and a child that reads to the end (bwrap's `--args`)
+ * started before a long synchronous stretch (the sandbox the launcher starts before the CLI
+ * loads) would wait for it all that time. Undefined when the temp
+ * directory cannot take it (read-only, full, missing): the caller falls back to a pipe.
  */
-function dataFd(data: Uint8Array): number {
+function dataFd(data: Uint8Array): number | undefined {
   const path = join(tmpdir(), `.logos-fd-${process.pid}-${++dataFiles}-${Math.random().toString(36).slice(2)}`);
-  const w = openSync(path, 'wx', 0o600);
+  let w: number;
+  try {
+    w = openSync(path, 'wx', 0o600);
+  } catch {
+    return undefined;
+  }
   try {
     for (let at = 0; at < data.length; ) at += writeSync(w, data, at);
     return openSync(path, 'r');
+  } catch {
+    return undefined;
   } finally {
     closeSync(w);
     unlinkSync(path);
