@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeAnthropic, startFakeOpenAI, type FakeModelServer } from '../fakes/model-servers.js';
@@ -360,6 +360,20 @@ describe('a sandbox started before the CLI loads (the launcher, from the last ru
     await nothingLeft();
     const noRoute = await home.run(['run', '--json', '--route', 'missing', 'x']);
     expect(noRoute.code).not.toBe(0);
+    await nothingLeft();
+  });
+
+  it('one taken and then given up (an attachment refused after the start) is stopped and tidied away', async () => {
+    await addOpenAIRoute();
+    expect((await home.run(['run', '--json', 'one'])).code).toBe(0);
+    // The sandbox plants a link where attachments go: refused once the early sandbox is taken.
+    symlinkSync('/tmp', join(home.dir, 'logos', 'data', 'sandboxes', 'fake', 'workdir', 'attachments'));
+    const file = join(home.dir, 'note.txt');
+    writeFileSync(file, 'n');
+    const r = await home.run(['run', '--json', '--attach', file, 'two']);
+    expect(r.code, r.stderr).not.toBe(0);
+    expect(logged('sandbox started early')).toHaveLength(1);
+    expect(openai.requests.filter((q) => q.path.endsWith('/chat/completions'))).toHaveLength(1);
     await nothingLeft();
   });
 
