@@ -112,6 +112,11 @@ export class BoundedText {
   /** The whitespace run at the end of `body` (what trimEnd would drop). */
   private trailChars = 0;
   private trailBytes = 0;
+  /**
+   * The text so far ends with a high surrogate: a piece that starts with the low one completes
+   * the pair, 4 bytes in UTF-8, not the 3 + 3 of two lone halves each piece was counted as.
+   */
+  private endsHigh = false;
 
   constructor(readonly cap = MAX_INLINE_RESPONSE_BYTES) {
     // A kept part that was cut is longer than `cap` bytes, so a capped head never reaches its end.
@@ -158,7 +163,9 @@ export class BoundedText {
         rest = s.slice(i);
       }
     }
-    const bytes = Buffer.byteLength(rest, 'utf8');
+    let bytes = Buffer.byteLength(rest, 'utf8');
+    if (this.endsHigh && isLow(rest.charCodeAt(0))) bytes -= 2;
+    this.endsHigh = isHigh(rest.charCodeAt(rest.length - 1));
     this.bodyChars += rest.length;
     this.bodyBytes += bytes;
     const room = this.keep - this.body.length;
@@ -194,10 +201,13 @@ export class BoundedText {
       this.bodyBytes = other.bodyBytes;
       this.trailChars = other.trailChars;
       this.trailBytes = other.trailBytes;
+      this.endsHigh = other.endsHigh;
       return;
     }
     this.bodyChars += other.length;
     this.bodyBytes += other.bytes;
+    if (this.endsHigh && isLow(other.rawBeginning().charCodeAt(0))) this.bodyBytes -= 2;
+    this.endsHigh = other.endsHigh;
     // Our kept body is the whole of it until it is full, so adding the other's beginning keeps it a true beginning.
     if (this.body.length < this.keep) this.body = (this.body + other.rawBeginning()).slice(0, this.keep);
     if (other.bodyChars > 0) {
@@ -228,6 +238,7 @@ export class BoundedText {
   clear(): void {
     this.lead = this.body = '';
     this.leadChars = this.leadBytes = this.bodyChars = this.bodyBytes = this.trailChars = this.trailBytes = 0;
+    this.endsHigh = false;
   }
 
   clone(): BoundedText {

@@ -219,12 +219,10 @@ describe('ReplyBuilder: a stream cut anywhere gives the same text, reasoning and
       let whole = '';
       for (let i = Math.floor(r() * 30); i >= 0; i--) whole += bits[Math.floor(r() * bits.length)]!;
       const chunks: string[] = [];
-      // Cut between characters (a model's pieces are strings; a surrogate pair cut in two is
-      // counted as two replacement characters in the reply's size, a separate matter).
-      const chars = [...whole];
-      for (let at = 0; at < chars.length; ) {
+      // Cut anywhere, a surrogate pair included (its halves in two pieces still count 4 bytes).
+      for (let at = 0; at < whole.length; ) {
         const n = 1 + Math.floor(r() * 12);
-        chunks.push(chars.slice(at, at + n).join(''));
+        chunks.push(whole.slice(at, at + n));
         at += n;
       }
       for (const toolXml of [false, true]) {

@@ -187,3 +187,29 @@ describe('BoundedText', () => {
     expect(bytes(c.text)).toBeGreaterThan(MAX_INLINE_RESPONSE_BYTES - 4);
   });
 });
+
+describe('BoundedText: a surrogate pair split between two pieces', () => {
+  it('counts the 4 bytes of the character it makes, appended piece by piece or as another text', () => {
+    const t = new BoundedText();
+    t.append('a\ud83d');
+    t.append('\ude00b');
+    expect(t.bytes).toBe(Buffer.byteLength('a😀b'));
+    expect(t.capped().text).toBe('a😀b');
+
+    const head = new BoundedText();
+    head.append('x\ud83d');
+    const tail = new BoundedText();
+    tail.append('\ude00');
+    head.appendText(tail);
+    expect(head.bytes).toBe(Buffer.byteLength('x😀'));
+    expect(head.clone().bytes).toBe(Buffer.byteLength('x😀'));
+    // Two lone halves that do not meet are still two replacement characters.
+    const lone = new BoundedText();
+    lone.append('\ude00');
+    lone.append('\ud83d');
+    expect(lone.bytes).toBe(6);
+    lone.clear();
+    lone.append('\ude00');
+    expect(lone.bytes).toBe(3);
+  });
+});
