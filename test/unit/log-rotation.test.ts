@@ -19,7 +19,17 @@ const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 const names = (): string[] => readdirSync(dir).sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1]));
 async function records(): Promise<Array<Record<string, unknown>>> {
   const out: Array<Record<string, unknown>> = [];
-  for (const f of await logFiles(dir)) for (const l of readFileSync(f.path, 'utf8').split('\n').filter(Boolean)) out.push({ ...(JSON.parse(l) as Record<string, unknown>), file: f.n });
+  for (const f of await logFiles(dir)) {
+    let text: string;
+    try {
+      text = readFileSync(f.path, 'utf8');
+    } catch (err) {
+      // pino-roll removes the oldest files beyond the count on its own time: one may go between listing and reading.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw err;
+    }
+    for (const l of text.split('\n').filter(Boolean)) out.push({ ...(JSON.parse(l) as Record<string, unknown>), file: f.n });
+  }
   return out;
 }
 const PAD = 'x'.repeat(80);
