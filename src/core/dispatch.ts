@@ -157,6 +157,7 @@ export async function dispatchTask(ctx: DispatchContext, input: DispatchInput): 
   };
 
   const running = await ctx.driver.exec(input.sandbox, input.route, {
+    taskId: input.taskId,
     taskJson,
     timeoutMs: input.timeoutMs,
     ...(input.signal ? { signal: input.signal } : {}),

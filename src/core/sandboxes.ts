@@ -54,6 +54,8 @@ export interface OutputHandlers {
 }
 
 export interface ExecRequest extends OutputHandlers {
+  /** The task's id (the `task_id` inside taskJson). */
+  taskId: string;
   taskJson: string;
   timeoutMs: number;
   signal?: AbortSignal;

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,6 +73,10 @@ describe('the plan file', () => {
     symlinkSync(real, link);
     expect(readPlan(real)).toBeDefined();
     expect(readPlan(link)).toBeUndefined();
+
+    const fifo = join(dir, 'fifo.json');
+    execFileSync('mkfifo', [fifo]);
+    expect(readPlan(fifo)).toBeUndefined(); // and it returns: nothing waits on the FIFO
 
     const big = join(dir, 'big.json');
     writeFileSync(big, JSON.stringify({ ...plan, fds: ['x'.repeat(70_000)] }), { mode: 0o600 });

@@ -272,6 +272,7 @@ export class LocalDriver implements SandboxDriver {
     });
 
     let warm: LocalWarm | undefined;
+    let adopted = false;
     // The launcher may have started this very sandbox already (local/prestart.ts): taken only when identical.
     const pre = takePrestarted();
     if (pre) {
@@ -280,6 +281,7 @@ export class LocalDriver implements SandboxDriver {
         this.sweepStale();
         warm = new LocalWarm(this, bwrap, pre.dir, () => rm(pre.dir, { recursive: true, force: true }));
         warm.proc = adoptProcess(pre, bwrap, invocation.argv, procOpts(warm, invocation.fds));
+        adopted = true;
         log.debug('sandbox started early', { child_pid: pre.child.pid });
       } else {
         discardPrestarted(pre);
@@ -292,8 +294,9 @@ export class LocalDriver implements SandboxDriver {
       warm = new LocalWarm(this, bwrap, task.dir, task.cleanup);
       warm.proc = spawnProcess(bwrap, invocation.argv, procOpts(warm, invocation.fds));
     }
-    // How this start goes, for the next `logos run` with the same choice of sandbox.
-    if (opts.plan !== undefined) {
+    // How this start goes, for the next `logos run` with the same choice of sandbox (one taken
+    // early came from that very plan, so it stands as it is).
+    if (opts.plan !== undefined && !adopted) {
       const planned = bwrapInvocation({ ...spec, socketDir: TASK_DIR_MARK });
       writePlan(this.opts.runtimeDir, { v: 1, selector: opts.plan, file: bwrap, args: planned.argv, env, fds: text(planned.fds) });
     }
@@ -307,7 +310,7 @@ export class LocalDriver implements SandboxDriver {
   }
 
   async exec(rec: SandboxRecord, route: RouteRecord, req: ExecRequest): Promise<RunningExec> {
-    const taskId = (JSON.parse(req.taskJson) as { task_id: string }).task_id;
+    const taskId = req.taskId;
     let warm = req.warm instanceof LocalWarm && req.warm.driver === this && !req.warm.taken ? req.warm : undefined;
     if (!warm) {
       const ready = await this.startable(rec);
@@ -370,7 +373,6 @@ export class LocalDriver implements SandboxDriver {
   }
 }
 
-/** The proxy socket's name in a task's directory (IN_SANDBOX.socket inside the sandbox). */
 /** Output a worker prints before exec takes it over: kept up to this many events, the rest dropped. */
 const EARLY_OUTPUT_EVENTS = 100;
 

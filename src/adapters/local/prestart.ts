@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setOwnerHome } from '../exec/owner.js';
 import { childEnv, killGroup, spawnChild, type SpawnedChild } from '../exec/runner.js';
@@ -110,14 +110,19 @@ function isPlan(v: unknown): v is PrestartPlan {
 
 /** The plan in `file` when it is this user's own regular file, unwritable by others, and well formed. */
 export function readPlan(file: string): PrestartPlan | undefined {
+  let fd: number | undefined;
   try {
-    const st = lstatSync(file);
+    // Opened without following a link and without waiting on a FIFO; checked on the descriptor read.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    const st = fstatSync(fd);
     if (!st.isFile() || st.size > MAX_PLAN_BYTES || (st.mode & 0o022) !== 0) return undefined;
     if (process.getuid && st.uid !== process.getuid()) return undefined;
-    const plan: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    const plan: unknown = JSON.parse(readFileSync(fd, 'utf8'));
     return isPlan(plan) ? plan : undefined;
   } catch {
     return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -172,8 +177,11 @@ export function prestart(args: string[], paths: { runtime: string; state: string
     // Until taken it must not keep the process alive: a command that fails first exits at once.
     holdOpen(pre, false);
     slot().current = pre;
-    process.once('exit', () => discard(pre));
-    setTimeout(() => discard(pre), ADOPT_WITHIN_MS).unref();
+    const unclaimed = (): void => {
+      if (pre.state === 'waiting') stop(pre);
+    };
+    process.once('exit', unclaimed);
+    setTimeout(unclaimed, ADOPT_WITHIN_MS).unref();
   } catch {
     // the CLI starts its sandbox as usual
   }
@@ -188,9 +196,8 @@ function holdOpen(pre: Prestarted, hold: boolean): void {
   }
 }
 
-/** Stop an early sandbox nobody took and remove its directory (synchronously: also runs at exit). */
-function discard(pre: Prestarted): void {
-  if (pre.state !== 'waiting') return;
+/** Stop an early sandbox and remove its directory (synchronously: also runs at exit). */
+function stop(pre: Prestarted): void {
   pre.state = 'discarded';
   if (pre.child.pid !== undefined) killGroup(pre.child.pid, 'SIGKILL');
   rmSync(pre.dir, { recursive: true, force: true });
@@ -211,8 +218,7 @@ export function takePrestarted(): Prestarted | undefined {
 
 /** Stop one taken but not adopted. */
 export function discardPrestarted(pre: Prestarted): void {
-  pre.state = 'waiting';
-  discard(pre);
+  stop(pre);
 }
 
 /** Whether the early sandbox is exactly the one the driver would start now. */
